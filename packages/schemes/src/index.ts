@@ -1,1 +1,29 @@
-export {};
+import { registry } from '@lm/core-blocks';
+import { registerBuiltinModels } from './models/zoo';
+import { registerBuiltinSchemes } from './schemes/builtins';
+
+export { createModel, listModels } from './create-model';
+export { buildNetwork, validateNetworkConfig, ModelConfigError } from './build-network';
+export type { NetworkConfig } from './build-network';
+export { createStepContext } from './step-context';
+export type { StepSetup, ResolvedStrategy } from './step-context';
+export { builtinModels, networkModel, registerBuiltinModels } from './models/zoo';
+export { applyModelOptions, cleanModelOptions, MODEL_OPTION_NAMES } from './models/model-options';
+export type { ModelOptions, NetworkBase } from './models/model-options';
+export { builtinSchemes, registerBuiltinSchemes } from './schemes/builtins';
+export { forwardEuler } from './schemes/forward-euler';
+export { linearMultiStep } from './schemes/linear-multi-step';
+export type { LinearMultiStepOptions } from './schemes/linear-multi-step';
+export { rungeKutta2 } from './schemes/runge-kutta2';
+export type { RungeKutta2Options } from './schemes/runge-kutta2';
+export { approxBackwardEuler } from './schemes/backward-euler';
+export type { BackwardEulerOptions } from './schemes/backward-euler';
+export { revnetCoupling, invertRevNetStep } from './schemes/revnet';
+export { eulerUpdate, shortcutEulerStep } from './schemes/euler-update';
+export { LinearMultiStep, lmCoefficients } from './layers/linear-multi-step';
+export type { LinearMultiStepArgs } from './layers/linear-multi-step';
+export { parameterTable, formatParamTable } from './param-table';
+export type { ParamRow } from './param-table';
+
+registerBuiltinSchemes(registry);
+registerBuiltinModels(registry);

@@ -1,0 +1,21 @@
+import type { BlockDefinition } from '../block';
+import type { Registry } from '../registry';
+import { basicBlock } from './basic';
+import { bottleneckBlock, resnextBlock } from './bottleneck';
+import { preactBasicBlock } from './preact-basic';
+import { preactBottleneckBlock } from './preact-bottleneck';
+
+/** The residual branches that ship with @lm/core-blocks. */
+export const builtinBlocks: Record<string, BlockDefinition<any>> = {
+  basic: basicBlock,
+  'preact-basic': preactBasicBlock,
+  'preact-bottleneck': preactBottleneckBlock,
+  bottleneck: bottleneckBlock,
+  'resnext-bottleneck': resnextBlock,
+};
+
+export function registerBuiltinBlocks(registry: Registry): void {
+  for (const [name, block] of Object.entries(builtinBlocks)) {
+    if (!registry.has('block', name)) registry.register('block', name, block);
+  }
+}

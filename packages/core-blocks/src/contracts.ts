@@ -1,0 +1,125 @@
+import type * as tfl from '@tensorflow/tfjs-layers';
+import type { SymbolicTensor } from './symbolic';
+
+/** Where a step sits in the network: block l of L, counted over all stages from 1. */
+export interface StepPosition {
+  /** 1-based index of the step over the whole network. */
+  index: number;
+  /** Total number of steps L. */
+  count: number;
+  /** 0-based stage and block-within-stage. */
+  stage: number;
+  block: number;
+}
+
+/** A residual function f with fixed weights that a scheme may apply as often as it needs. */
+export interface ResidualFunction {
+  (u: SymbolicTensor): SymbolicTensor;
+  readonly inChannels: number;
+  readonly outChannels: number;
+  readonly stride: number;
+  /** The branch sub-models holding f's weights (one, or several for multi-branch strategies). */
+  readonly branches: tfl.LayersModel[];
+}
+
+export interface ResidualRequest {
+  inChannels?: number;
+  outChannels?: number;
+  stride?: number;
+  /** Suffix that tells several residual functions of one step apart (`F`, `G`, `f1`, `f2`). */
+  suffix?: string;
+}
+
+/** What a scheme is given to take one step u_n -> u_{n+1}. */
+export interface StepContext {
+  readonly position: StepPosition;
+  /** Unique name prefix for this step's layers. */
+  readonly name: string;
+  /** Step size Δt of the discretisation. */
+  readonly dt: number;
+  readonly inChannels: number;
+  readonly outChannels: number;
+  readonly stride: number;
+  /** True when this step changes H, W or C, so u_{n+1} = S(u_n) + Δt f(u_n) through the shortcut S. */
+  readonly changesShape: boolean;
+  /** A new residual function with fresh weights (perturbed by the stochastic strategy, if any). */
+  residual(request?: ResidualRequest): ResidualFunction;
+  /** The shortcut S(u): identity when the shape is kept, else the configured projection or zero padding. */
+  shortcut(u: SymbolicTensor): SymbolicTensor;
+  /** Block post-processing and the strategy's perturbation of the step, applied to u_{n+1}. */
+  finishStep(u: SymbolicTensor): SymbolicTensor;
+}
+
+/** The state a scheme carries from step to step: u_n and, for multi-step schemes, u_{n-1}. */
+export interface SchemeState {
+  u: SymbolicTensor;
+  previous?: SymbolicTensor;
+}
+
+/** A way of stepping residual branches: forward Euler, LM two-step, RK2, backward Euler, RevNet... */
+export interface SchemeDefinition<O = Record<string, unknown>> {
+  description?: string;
+  defaults?: O;
+  step(state: SchemeState, ctx: StepContext, options: O): SchemeState;
+}
+
+/** What a stochastic strategy is told about the place it perturbs. */
+export interface PerturbationContext {
+  readonly position: StepPosition;
+  readonly name: string;
+  readonly dt: number;
+  /** Seed for this place, derived from the model seed and the step, so runs repeat exactly. */
+  readonly seed: number;
+}
+
+/**
+ * A random perturbation of a residual branch or of the step (stochastic depth, shake-shake, noise).
+ * A strategy implements any subset of the hooks.
+ */
+export interface StrategyDefinition<O = Record<string, unknown>> {
+  description?: string;
+  defaults?: O;
+  /** How many branches one residual function holds (shake-shake: 2). Default 1. */
+  branches?: number;
+  /** Combines the outputs of several branches into f(u) (shake-shake's random convex combination). */
+  combineBranches?(outputs: SymbolicTensor[], ctx: PerturbationContext, options: O): SymbolicTensor;
+  /** Perturbs f(u) (stochastic depth: η f(u) with η ~ Bernoulli(p)). */
+  perturbResidual?(f: SymbolicTensor, ctx: PerturbationContext, options: O): SymbolicTensor;
+  /** Perturbs u_{n+1} after the step (additive noise injection). */
+  perturbStep?(u: SymbolicTensor, ctx: PerturbationContext, options: O): SymbolicTensor;
+}
+
+/** Options every model understands; families add their own. */
+export interface CommonModelOptions {
+  numClasses?: number;
+  /** [H, W, C] of the input images. */
+  inputShape?: [number, number, number];
+  /** Override the residual block by registry name (a plugin block included). */
+  block?: string;
+  blockOptions?: Record<string, unknown>;
+  /** Override the scheme by registry name. */
+  scheme?: string;
+  schemeOptions?: Record<string, unknown>;
+  /** Step size Δt. */
+  dt?: number;
+  preActivation?: boolean;
+  shortcut?: ShortcutType;
+  /** LM schemes: one k per channel instead of one per block. */
+  perChannelK?: boolean;
+  /** Stochastic strategy by registry name, with its options. */
+  strategy?: string | { name: string; options?: Record<string, unknown> };
+  /** Seed for weight initialisation and the strategy's randomness. */
+  seed?: number;
+  name?: string;
+}
+
+/** Shortcut used where a step changes shape: "A" zero-pads the identity, the others project with a 1x1 conv. */
+export type ShortcutType = 'A' | 'projection-preact' | 'projection';
+
+/** A named model factory, like timm's registered entry points. */
+export interface ModelDefinition<O extends CommonModelOptions = CommonModelOptions> {
+  description?: string;
+  /** Trainable parameters the paper reports, for the parameter table. */
+  paperParams?: number;
+  create(options: O): tfl.LayersModel;
+}

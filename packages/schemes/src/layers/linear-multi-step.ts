@@ -1,0 +1,96 @@
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
+import type { LayerArgs } from '@tensorflow/tfjs-layers/dist/engine/topology';
+
+export interface LinearMultiStepArgs extends LayerArgs {
+  /** One k per channel instead of one per block. */
+  perChannel?: boolean;
+  /** Step size Δt multiplying f(u_n). */
+  dt?: number;
+  /** k_n is initialised from U[initMin, initMax]; the paper uses U[-0.1, 0]. */
+  initMin?: number;
+  initMax?: number;
+  seed?: number;
+}
+
+/**
+ * The LM two-step update of the paper: u_{n+1} = (1 − k_n) u_n + k_n u_{n−1} + Δt f(u_n), with a trainable
+ * k_n. Inputs: [f(u_n), u_n, u_{n−1}].
+ */
+export class LinearMultiStep extends tfl.layers.Layer {
+  static className = 'LmLinearMultiStep';
+  readonly perChannel: boolean;
+  readonly dt: number;
+  readonly initMin: number;
+  readonly initMax: number;
+  readonly seed?: number;
+  private k!: tfl.LayerVariable;
+
+  constructor(args: LinearMultiStepArgs = {}) {
+    super(args);
+    this.perChannel = args.perChannel ?? false;
+    this.dt = args.dt ?? 1;
+    this.initMin = args.initMin ?? -0.1;
+    this.initMax = args.initMax ?? 0;
+    this.seed = args.seed;
+  }
+
+  override build(inputShape: tfl.Shape | tfl.Shape[]): void {
+    const shapes = inputShape as tfl.Shape[];
+    if (!Array.isArray(shapes[0]) || shapes.length !== 3) {
+      throw new Error(`${this.name}: expects three inputs [f(u_n), u_n, u_{n-1}].`);
+    }
+    const [f, u, prev] = shapes as [tfl.Shape, tfl.Shape, tfl.Shape];
+    const same = (a: tfl.Shape, b: tfl.Shape) => a.length === b.length && a.every((d, i) => d === b[i]);
+    if (!same(f, u) || !same(u, prev)) {
+      throw new Error(`${this.name}: f(u_n), u_n and u_{n-1} must have one shape; got [${f}], [${u}], [${prev}].`);
+    }
+    const channels = u[u.length - 1]!;
+    const init = tfl.initializers.randomUniform({ minval: this.initMin, maxval: this.initMax, seed: this.seed });
+    this.k = this.addWeight('k', [this.perChannel ? channels : 1], 'float32', init);
+    this.built = true;
+  }
+
+  override computeOutputShape(inputShape: tfl.Shape | tfl.Shape[]): tfl.Shape {
+    return (inputShape as tfl.Shape[])[1]!;
+  }
+
+  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+    return tf.tidy(() => {
+      const [f, u, prev] = inputs as tf.Tensor[];
+      // (1 − k) u_n + k u_{n−1} = u_n + k (u_{n−1} − u_n)
+      const mixed = tf.add(u!, tf.mul(this.k.read(), tf.sub(prev!, u!)));
+      return tf.add(mixed, this.dt === 1 ? f! : tf.mul(f!, this.dt));
+    });
+  }
+
+  /** The current k_n (one value, or one per channel). */
+  coefficients(): Float32Array {
+    return this.k.read().dataSync() as Float32Array;
+  }
+
+  override getConfig(): tf.serialization.ConfigDict {
+    return {
+      ...super.getConfig(),
+      perChannel: this.perChannel,
+      dt: this.dt,
+      initMin: this.initMin,
+      initMax: this.initMax,
+      ...(this.seed !== undefined ? { seed: this.seed } : {}),
+    };
+  }
+}
+tf.serialization.registerClass(LinearMultiStep);
+
+/** The learned k_n of every LM step of a model, in network order (sub-models included). */
+export function lmCoefficients(model: tfl.LayersModel): { layer: string; k: number[] }[] {
+  const out: { layer: string; k: number[] }[] = [];
+  const visit = (layers: tfl.layers.Layer[]) => {
+    for (const layer of layers) {
+      if (layer instanceof LinearMultiStep) out.push({ layer: layer.name, k: Array.from(layer.coefficients()) });
+      else if (layer instanceof tfl.LayersModel) visit(layer.layers);
+    }
+  };
+  visit(model.layers);
+  return out;
+}

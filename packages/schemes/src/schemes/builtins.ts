@@ -1,0 +1,21 @@
+import type { Registry, SchemeDefinition } from '@lm/core-blocks';
+import { approxBackwardEuler } from './backward-euler';
+import { forwardEuler } from './forward-euler';
+import { linearMultiStep } from './linear-multi-step';
+import { revnetCoupling } from './revnet';
+import { rungeKutta2 } from './runge-kutta2';
+
+/** The schemes that ship with @lm/schemes. */
+export const builtinSchemes: Record<string, SchemeDefinition<any>> = {
+  'forward-euler': forwardEuler,
+  'linear-multi-step': linearMultiStep,
+  'runge-kutta2': rungeKutta2,
+  'approx-backward-euler': approxBackwardEuler,
+  revnet: revnetCoupling,
+};
+
+export function registerBuiltinSchemes(registry: Registry): void {
+  for (const [name, scheme] of Object.entries(builtinSchemes)) {
+    if (!registry.has('scheme', name)) registry.register('scheme', name, scheme);
+  }
+}

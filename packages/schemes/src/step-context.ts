@@ -1,0 +1,104 @@
+import {
+  applyLayer,
+  buildBranch,
+  buildShortcut,
+  layerSeed,
+  WeightedSum,
+  type BlockDefinition,
+  type PerturbationContext,
+  type ResidualFunction,
+  type ResidualRequest,
+  type ShortcutType,
+  type StepContext,
+  type StepPosition,
+  type StrategyDefinition,
+  type SymbolicTensor,
+} from '@lm/core-blocks';
+import { channelsOf, hwcOf } from '@lm/core-blocks';
+
+export interface ResolvedStrategy {
+  name: string;
+  definition: StrategyDefinition<any>;
+  options: Record<string, unknown>;
+}
+
+export interface StepSetup {
+  blockName: string;
+  block: BlockDefinition<any>;
+  blockOptions: Record<string, unknown>;
+  shortcut: ShortcutType;
+  strategy?: ResolvedStrategy;
+  dt: number;
+  seed?: number;
+}
+
+/** Builds what a scheme needs for one step from the network's configuration and the state u_n. */
+export function createStepContext(
+  setup: StepSetup,
+  u: SymbolicTensor,
+  position: StepPosition,
+  width: number,
+  stride: number,
+  name: string,
+): StepContext {
+  const inChannels = channelsOf(u);
+  const outChannels = width * setup.block.expansion;
+  const [h, w] = hwcOf(u);
+  const strategy = setup.strategy;
+  const perturbation = (suffix: string): PerturbationContext => ({
+    position,
+    name: `${name}_${suffix}`,
+    dt: setup.dt,
+    seed: layerSeed(setup.seed ?? 0x5eed, `${name}_${suffix}`)!,
+  });
+
+  const residual = (request: ResidualRequest = {}): ResidualFunction => {
+    const inC = request.inChannels ?? inChannels;
+    const outC = request.outChannels ?? outChannels;
+    const s = request.stride ?? stride;
+    const suffix = request.suffix ?? 'f';
+    const branchWidth = request.outChannels !== undefined ? Math.max(1, Math.floor(outC / setup.block.expansion)) : width;
+    const count = strategy?.definition.branches ?? 1;
+    const branches = Array.from({ length: count }, (_, i) =>
+      buildBranch(setup.blockName, setup.block, [h, w, inC], {
+        inChannels: inC,
+        width: branchWidth,
+        outChannels: outC,
+        stride: s,
+        name: count > 1 ? `${name}_${suffix}${i + 1}` : `${name}_${suffix}`,
+        seed: setup.seed,
+        options: { ...(setup.block.defaults ?? {}), ...setup.blockOptions },
+      }),
+    );
+    let applications = 0;
+    const fn = (x: SymbolicTensor): SymbolicTensor => {
+      const tag = `${suffix}${applications++ || ''}`;
+      const outputs = branches.map((b) => b.apply(x) as SymbolicTensor);
+      let f: SymbolicTensor;
+      if (outputs.length === 1) f = outputs[0]!;
+      else if (strategy?.definition.combineBranches) f = strategy.definition.combineBranches(outputs, perturbation(tag), strategy.options);
+      else f = applyLayer(new WeightedSum({ coefficients: outputs.map(() => 1), name: `${name}_${tag}_branches` }), outputs);
+      if (strategy?.definition.perturbResidual) f = strategy.definition.perturbResidual(f, perturbation(`${tag}_drop`), strategy.options);
+      return f;
+    };
+    return Object.assign(fn, { inChannels: inC, outChannels: outC, stride: s, branches });
+  };
+
+  return {
+    position,
+    name,
+    dt: setup.dt,
+    inChannels,
+    outChannels,
+    stride,
+    changesShape: stride !== 1 || inChannels !== outChannels,
+    residual,
+    shortcut: (x) =>
+      buildShortcut(x, { type: setup.shortcut, outChannels, stride, name: `${name}_shortcut`, seed: layerSeed(setup.seed, `${name}_shortcut`) }),
+    finishStep: (x) => {
+      let out = setup.block.afterStep ? setup.block.afterStep(x, name) : x;
+      if (strategy?.definition.perturbStep) out = strategy.definition.perturbStep(out, perturbation('step'), strategy.options);
+      return out;
+    },
+  };
+}
