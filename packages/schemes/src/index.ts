@@ -20,7 +20,7 @@ export { approxBackwardEuler } from './schemes/backward-euler';
 export type { BackwardEulerOptions } from './schemes/backward-euler';
 export { revnetCoupling, invertRevNetStep } from './schemes/revnet';
 export { eulerUpdate, shortcutEulerStep } from './schemes/euler-update';
-export { LinearMultiStep, lmCoefficients } from './layers/linear-multi-step';
+export { LinearMultiStep, lmCoefficients, lmStepLayers } from './layers/linear-multi-step';
 export type { LinearMultiStepArgs } from './layers/linear-multi-step';
 export { parameterTable, formatParamTable } from './param-table';
 export type { ParamRow } from './param-table';

@@ -1,10 +1,11 @@
-import * as tf from '@tensorflow/tfjs-core';
 import { registry as globalRegistry, type Registry } from '@lm/core-blocks';
 import { createModel, listModels } from './create-model';
 
 export interface ParamRow {
   model: string;
   params: number;
+  /** Symbolic output shape of the model, [null, numClasses]. */
+  outputShape: (number | null)[];
   paper?: number;
   /** (ours − paper) / paper, when the paper gives a figure. */
   relativeDifference?: number;
@@ -14,13 +15,11 @@ export interface ParamRow {
 export function parameterTable(models: string[] = listModels(undefined), registry: Registry = globalRegistry): ParamRow[] {
   return models.map((model) => {
     const paper = registry.get('model', model).paperParams;
-    const params = tf.tidy(() => {
-      const m = createModel(model, {}, registry);
-      const n = m.trainableWeights.reduce((sum, w) => sum + w.shape.reduce((a: number, b) => a * (b ?? 1), 1), 0);
-      m.dispose();
-      return n;
-    });
-    return { model, params, paper, relativeDifference: paper ? (params - paper) / paper : undefined };
+    const m = createModel(model, {}, registry);
+    const params = m.trainableWeights.reduce((sum, w) => sum + w.shape.reduce((a: number, b) => a * (b ?? 1), 1), 0);
+    const outputShape = [...m.outputs[0]!.shape];
+    m.dispose();
+    return { model, params, outputShape, paper, relativeDifference: paper ? (params - paper) / paper : undefined };
   });
 }
 

@@ -45,9 +45,11 @@ export class LinearMultiStep extends tfl.layers.Layer {
     if (!same(f, u) || !same(u, prev)) {
       throw new Error(`${this.name}: f(u_n), u_n and u_{n-1} must have one shape; got [${f}], [${u}], [${prev}].`);
     }
-    const channels = u[u.length - 1]!;
-    const init = tfl.initializers.randomUniform({ minval: this.initMin, maxval: this.initMax, seed: this.seed });
-    this.k = this.addWeight('k', [this.perChannel ? channels : 1], 'float32', init);
+    const size = this.perChannel ? u[u.length - 1]! : 1;
+    this.k = this.addWeight('k', [size], 'float32', tfl.initializers.zeros());
+    const next = this.seed === undefined ? Math.random : mulberry32(this.seed);
+    const values = Float32Array.from({ length: size }, () => this.initMin + (this.initMax - this.initMin) * next());
+    this.k.write(tf.tensor1d(values));
     this.built = true;
   }
 
@@ -82,15 +84,32 @@ export class LinearMultiStep extends tfl.layers.Layer {
 }
 tf.serialization.registerClass(LinearMultiStep);
 
-/** The learned k_n of every LM step of a model, in network order (sub-models included). */
-export function lmCoefficients(model: tfl.LayersModel): { layer: string; k: number[] }[] {
-  const out: { layer: string; k: number[] }[] = [];
+/** A small seeded generator of uniform numbers in [0, 1) (mulberry32), the same on every backend. */
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** The LM step layers of a model in network order (sub-models included). */
+export function lmStepLayers(model: tfl.LayersModel): LinearMultiStep[] {
+  const out: LinearMultiStep[] = [];
   const visit = (layers: tfl.layers.Layer[]) => {
     for (const layer of layers) {
-      if (layer instanceof LinearMultiStep) out.push({ layer: layer.name, k: Array.from(layer.coefficients()) });
+      if (layer instanceof LinearMultiStep) out.push(layer);
       else if (layer instanceof tfl.LayersModel) visit(layer.layers);
     }
   };
   visit(model.layers);
   return out;
+}
+
+/** The learned k_n of every LM step of a model, in network order. */
+export function lmCoefficients(model: tfl.LayersModel): { layer: string; k: number[] }[] {
+  return lmStepLayers(model).map((layer) => ({ layer: layer.name, k: Array.from(layer.coefficients()) }));
 }
