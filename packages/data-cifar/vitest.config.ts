@@ -1,3 +1,3 @@
 import { packageTests } from '../../tools/vitest.preset';
 
-export default packageTests('@lm/data-cifar');
+export default packageTests('@lm/data-cifar', { setupFiles: ['test/setup.ts'] });
