@@ -85,6 +85,7 @@ export function buildNetwork(config: NetworkConfig, registry: Registry = globalR
     strategy,
     dt: config.dt,
     seed,
+    strategySeed: seed ?? Math.floor(Math.random() * 0x7fffffff),
   };
 
   const input = tfl.input({ shape: config.inputShape, name: 'input' });

@@ -29,7 +29,10 @@ export interface StepSetup {
   shortcut: ShortcutType;
   strategy?: ResolvedStrategy;
   dt: number;
+  /** Seed of the weight initialisers (undefined: random). */
   seed?: number;
+  /** Seed of the stochastic strategy's draws; the model seed when given, else drawn once per model. */
+  strategySeed?: number;
 }
 
 /** Builds what a scheme needs for one step from the network's configuration and the state u_n. */
@@ -49,7 +52,7 @@ export function createStepContext(
     position,
     name: `${name}_${suffix}`,
     dt: setup.dt,
-    seed: layerSeed(setup.seed ?? 0x5eed, `${name}_${suffix}`)!,
+    seed: layerSeed(setup.strategySeed ?? setup.seed ?? 0x5eed, `${name}_${suffix}`)!,
   });
 
   const residual = (request: ResidualRequest = {}): ResidualFunction => {
@@ -72,7 +75,8 @@ export function createStepContext(
     );
     let applications = 0;
     const fn = (x: SymbolicTensor): SymbolicTensor => {
-      const tag = `${suffix}${applications++ || ''}`;
+      const n = applications++;
+      const tag = n === 0 ? suffix : `${suffix}_a${n + 1}`;
       const outputs = branches.map((b) => b.apply(x) as SymbolicTensor);
       let f: SymbolicTensor;
       if (outputs.length === 1) f = outputs[0]!;
