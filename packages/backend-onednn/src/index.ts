@@ -1,1 +1,76 @@
-export {};
+/**
+ * @lm/backend-onednn: a TensorFlow.js backend named `onednn` whose hot kernels run natively on oneDNN.
+ * Importing registers the backend when the native addon loads; importing never throws.
+ */
+import '@tensorflow/tfjs-backend-cpu';
+import type { KernelConfig } from '@tensorflow/tfjs-core';
+
+import { nativeKernelNames, ONEDNN_BACKEND_NAME, registerOnednnBackend } from './backend';
+import { registerBatchNormTrain } from './batchnorm_op';
+import { convKernels } from './kernels/conv';
+import { copyKernels } from './kernels/copy';
+import { elementwiseKernels } from './kernels/elementwise';
+import { matmulKernels } from './kernels/matmul';
+import { normKernels } from './kernels/norm';
+import { poolingKernels } from './kernels/pooling';
+import { reductionKernels } from './kernels/reduction';
+import { configuredThreads, type NativeAddon, tryLoadAddon } from './native';
+import { setAddon } from './util';
+
+export { ONEDNN_BACKEND_NAME, ONEDNN_PRIORITY, OnednnBackend } from './backend';
+export { batchNormTrain, BATCH_NORM_TRAIN, BATCH_NORM_TRAIN_GRAD } from './batchnorm_op';
+export { explainLoadError, tryLoadAddon } from './native';
+
+const loaded = tryLoadAddon();
+const addon: NativeAddon | undefined = loaded.addon;
+const loadError: Error | undefined = loaded.error;
+// Say why once, at import (LM_ONEDNN_QUIET=1 silences it); importing never throws.
+if (loadError && !process.env.LM_ONEDNN_QUIET) console.warn(`${loadError.message}\nThe 'onednn' backend is not registered; TensorFlow.js will use another backend.`);
+
+// The training batch-norm op works on every backend that has its kernel: cpu (pure JS) always, onednn natively.
+registerBatchNormTrain(addon !== undefined);
+
+if (addon) {
+  setAddon(addon);
+  const kernels: Array<Omit<KernelConfig, 'backendName'>> = [
+    ...convKernels(),
+    ...matmulKernels(),
+    ...normKernels(),
+    ...poolingKernels(),
+    ...elementwiseKernels(),
+    ...reductionKernels(),
+    ...copyKernels(),
+  ];
+  registerOnednnBackend(kernels);
+  nativeKernelNames.push(...kernels.map((k) => k.kernelName), 'LmBatchNormTrain', 'LmBatchNormTrainGrad');
+}
+
+/** True when the native addon loaded and the `onednn` backend is registered. */
+export function isOnednnAvailable(): boolean {
+  return addon !== undefined;
+}
+
+/** Why the addon could not be loaded (names the missing file or library and the fix), or undefined. */
+export function onednnLoadError(): Error | undefined {
+  return loadError;
+}
+
+export interface OnednnInfo {
+  available: boolean;
+  /** oneDNN version, e.g. "2.6.3". */
+  version?: string;
+  /** Threads used by oneDNN (OMP_NUM_THREADS, default: the number of cores). */
+  threads: number;
+  /** Threads of the native element-wise/reduction/copy/batch-norm loops (LM_ONEDNN_LOOP_THREADS, default: threads). */
+  loopThreads?: number;
+  /** Instruction set oneDNN dispatches to, e.g. "avx512_core_bf16". */
+  isa?: string;
+  /** Kernels overridden natively for `onednn`. */
+  nativeKernels: string[];
+}
+
+export function onednnInfo(): OnednnInfo {
+  if (!addon) return { available: false, threads: configuredThreads(), nativeKernels: [] };
+  const i = addon.info();
+  return { available: true, version: i.version, threads: i.threads, loopThreads: i.loopThreads, isa: i.isa, nativeKernels: [...nativeKernelNames] };
+}

@@ -1,0 +1,25 @@
+{
+  "targets": [
+    {
+      "target_name": "onednn",
+      "sources": [
+        "native/addon.cc",
+        "native/engine.cc",
+        "native/conv.cc",
+        "native/matmul.cc",
+        "native/batchnorm.cc",
+        "native/pooling.cc",
+        "native/elementwise.cc",
+        "native/reduction.cc",
+        "native/copy.cc"
+      ],
+      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
+      "dependencies": ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except_all"],
+      "defines": ["NAPI_VERSION=8"],
+      "cflags!": ["-fno-exceptions"],
+      "cflags_cc!": ["-fno-exceptions", "-std=gnu++17"],
+      "cflags_cc": ["-std=c++17", "-O3", "-fopenmp", "-fexceptions"],
+      "libraries": ["-ldnnl", "-fopenmp"]
+    }
+  ]
+}

@@ -1,0 +1,158 @@
+// 2-D convolution in NHWC: forward (with bias and activation post-ops), backward data, backward weights.
+// Plain convolutions use TF's HWIO filters; depthwise ones use [fh,fw,in,mult], i.e. oneDNN's hwigo.
+#include "common.h"
+
+namespace lm {
+namespace {
+
+using namespace dnnl;
+
+/** Shape parameters passed from JS, in this order. */
+struct ConvParams {
+  int64_t n, h, w, c, oh, ow, oc, kh, kw, sh, sw, dh, dw, pt, pl, pb, pr, depthwise;
+  explicit ConvParams(const std::vector<int64_t>& p) {
+    if (p.size() < 18) throw std::runtime_error("conv: expected 18 shape parameters");
+    n = p[0]; h = p[1]; w = p[2]; c = p[3]; oh = p[4]; ow = p[5]; oc = p[6]; kh = p[7]; kw = p[8];
+    sh = p[9]; sw = p[10]; dh = p[11]; dw = p[12]; pt = p[13]; pl = p[14]; pb = p[15]; pr = p[16];
+    depthwise = p[17];
+  }
+  memory::desc src() const { return {{n, c, h, w}, dt::f32, tag::nhwc}; }
+  memory::desc dst() const { return {{n, oc, oh, ow}, dt::f32, tag::nhwc}; }
+  memory::dims wdims() const {
+    if (depthwise) return {c, oc / c, 1, kh, kw};
+    return {oc, c, kh, kw};
+  }
+  memory::desc userWeights() const { return {wdims(), dt::f32, depthwise ? tag::hwigo : tag::hwio}; }
+  memory::desc anyWeights() const { return {wdims(), dt::f32, tag::any}; }
+  memory::dims strides() const { return {sh, sw}; }
+  memory::dims dilates() const { return {dh - 1, dw - 1}; }
+  memory::dims padL() const { return {pt, pl}; }
+  memory::dims padR() const { return {pb, pr}; }
+
+  convolution_forward::desc fwdDesc(bool bias, prop_kind prop) const {
+    if (bias)
+      return convolution_forward::desc(prop, algorithm::convolution_direct, src(), anyWeights(),
+                                       memory::desc({oc}, dt::f32, tag::a), dst(), strides(), dilates(), padL(),
+                                       padR());
+    return convolution_forward::desc(prop, algorithm::convolution_direct, src(), anyWeights(), dst(), strides(),
+                                     dilates(), padL(), padR());
+  }
+};
+
+struct FwdEntry {
+  convolution_forward::primitive_desc pd;
+  convolution_forward prim;
+  memory::desc userW;
+  bool reorderW;
+  memory w;  // scratch for reordered weights
+};
+
+struct BwdDataEntry {
+  convolution_backward_data::primitive_desc pd;
+  convolution_backward_data prim;
+  memory::desc userW;
+  bool reorderW;
+  memory w;
+};
+
+struct BwdWeightsEntry {
+  convolution_backward_weights::primitive_desc pd;
+  convolution_backward_weights prim;
+  memory::desc userW;
+  bool reorderW;
+  memory w;
+};
+
+Cache<FwdEntry> fwdCache;
+Cache<BwdDataEntry> bwdDataCache;
+Cache<BwdWeightsEntry> bwdWeightsCache;
+
+// conv2dForward(x, filter, bias|null, y, params[18], activation, alpha)
+Napi::Value Forward(const Napi::CallbackInfo& info) {
+  float* x = f32(info[0]);
+  float* wt = f32(info[1]);
+  float* bias = f32OrNull(info[2]);
+  float* y = f32(info[3]);
+  auto p = ints(info[4]);
+  int act = info[5].As<Napi::Number>().Int32Value();
+  float alpha = info[6].As<Napi::Number>().FloatValue();
+  ConvParams s(p);
+  std::vector<int64_t> k = p;
+  k.push_back(bias != nullptr);
+  k.push_back(act);
+  k.push_back(static_cast<int64_t>(alpha * 1e6));
+  auto& e = fwdCache.get(key("conv_fwd", k), [&]() {
+    post_ops ops;
+    if (!appendActivation(ops, act, alpha)) throw std::runtime_error("conv: unsupported activation");
+    primitive_attr attr;
+    attr.set_post_ops(ops);
+    convolution_forward::primitive_desc pd(s.fwdDesc(bias != nullptr, prop_kind::forward_inference), attr, engine());
+    memory::desc uw = s.userWeights();
+    bool re = pd.weights_desc() != uw;
+    return FwdEntry{pd, convolution_forward(pd), uw, re, re ? memory(pd.weights_desc(), engine()) : memory()};
+  });
+  memory src = wrap(s.src(), x), dst = wrap(s.dst(), y), uw = wrap(e.userW, wt);
+  if (e.reorderW) reorder(uw, e.w);
+  std::unordered_map<int, memory> args{{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, e.reorderW ? e.w : uw}, {DNNL_ARG_DST, dst}};
+  if (bias) args.emplace(DNNL_ARG_BIAS, wrap(memory::desc({s.oc}, dt::f32, tag::a), bias));
+  e.prim.execute(stream(), args);
+  stream().wait();
+  return info.Env().Undefined();
+}
+
+// conv2dBackpropInput(dy, filter, dx, params[18])
+Napi::Value BackwardData(const Napi::CallbackInfo& info) {
+  float* dy = f32(info[0]);
+  float* wt = f32(info[1]);
+  float* dx = f32(info[2]);
+  auto p = ints(info[3]);
+  ConvParams s(p);
+  auto& e = bwdDataCache.get(key("conv_bwd_data", p), [&]() {
+    convolution_forward::primitive_desc hint(s.fwdDesc(false, prop_kind::forward_training), engine());
+    convolution_backward_data::desc d(algorithm::convolution_direct, s.src(), s.anyWeights(), s.dst(), s.strides(),
+                                      s.dilates(), s.padL(), s.padR());
+    convolution_backward_data::primitive_desc pd(d, engine(), hint);
+    memory::desc uw = s.userWeights();
+    bool re = pd.weights_desc() != uw;
+    return BwdDataEntry{pd, convolution_backward_data(pd), uw, re, re ? memory(pd.weights_desc(), engine()) : memory()};
+  });
+  memory ddst = wrap(s.dst(), dy), dsrc = wrap(s.src(), dx), uw = wrap(e.userW, wt);
+  if (e.reorderW) reorder(uw, e.w);
+  e.prim.execute(stream(), {{DNNL_ARG_DIFF_DST, ddst}, {DNNL_ARG_WEIGHTS, e.reorderW ? e.w : uw}, {DNNL_ARG_DIFF_SRC, dsrc}});
+  stream().wait();
+  return info.Env().Undefined();
+}
+
+// conv2dBackpropFilter(x, dy, dw, params[18])
+Napi::Value BackwardWeights(const Napi::CallbackInfo& info) {
+  float* x = f32(info[0]);
+  float* dy = f32(info[1]);
+  float* dw = f32(info[2]);
+  auto p = ints(info[3]);
+  ConvParams s(p);
+  auto& e = bwdWeightsCache.get(key("conv_bwd_weights", p), [&]() {
+    convolution_forward::primitive_desc hint(s.fwdDesc(false, prop_kind::forward_training), engine());
+    convolution_backward_weights::desc d(algorithm::convolution_direct, s.src(), s.anyWeights(), s.dst(), s.strides(),
+                                         s.dilates(), s.padL(), s.padR());
+    convolution_backward_weights::primitive_desc pd(d, engine(), hint);
+    memory::desc uw = s.userWeights();
+    bool re = pd.diff_weights_desc() != uw;
+    return BwdWeightsEntry{pd, convolution_backward_weights(pd), uw, re,
+                           re ? memory(pd.diff_weights_desc(), engine()) : memory()};
+  });
+  memory src = wrap(s.src(), x), ddst = wrap(s.dst(), dy), uw = wrap(e.userW, dw);
+  e.prim.execute(stream(), {{DNNL_ARG_SRC, src}, {DNNL_ARG_DIFF_DST, ddst}, {DNNL_ARG_DIFF_WEIGHTS, e.reorderW ? e.w : uw}});
+  if (e.reorderW) reorder(e.w, uw);
+  stream().wait();
+  return info.Env().Undefined();
+}
+
+}  // namespace
+
+void InitConv(Napi::Env env, Napi::Object exports) {
+  exports.Set("conv2dForward", Napi::Function::New(env, Forward));
+  exports.Set("conv2dBackpropInput", Napi::Function::New(env, BackwardData));
+  exports.Set("conv2dBackpropFilter", Napi::Function::New(env, BackwardWeights));
+}
+
+}  // namespace lm

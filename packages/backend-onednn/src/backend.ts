@@ -1,0 +1,37 @@
+/** The `onednn` backend: the cpu backend's storage and kernels, with the hot kernels overridden natively. */
+import {
+  getKernel,
+  getKernelsForBackend,
+  type KernelConfig,
+  registerBackend,
+  registerKernel,
+  unregisterKernel,
+} from '@tensorflow/tfjs-core';
+import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
+
+export const ONEDNN_BACKEND_NAME = 'onednn';
+/** Below tfjs-node's `tensorflow` (3), above `cpu` (1). */
+export const ONEDNN_PRIORITY = 2;
+
+export class OnednnBackend extends MathBackendCPU {
+  constructor() {
+    super();
+    // Suppress the cpu backend's "use @tensorflow/tfjs-node" banner.
+    (this as unknown as { firstUse: boolean }).firstUse = false;
+  }
+}
+
+/** Registers the backend, inherits every cpu kernel, then overrides with `kernels`. */
+export function registerOnednnBackend(kernels: Array<Omit<KernelConfig, 'backendName'>>): void {
+  registerBackend(ONEDNN_BACKEND_NAME, () => new OnednnBackend(), ONEDNN_PRIORITY);
+  // Inherit every cpu kernel not registered yet (what copyRegisteredKernels does, without duplicate warnings).
+  for (const k of getKernelsForBackend('cpu'))
+    if (!getKernel(k.kernelName, ONEDNN_BACKEND_NAME)) registerKernel({ ...k, backendName: ONEDNN_BACKEND_NAME });
+  for (const k of kernels) {
+    if (getKernel(k.kernelName, ONEDNN_BACKEND_NAME)) unregisterKernel(k.kernelName, ONEDNN_BACKEND_NAME);
+    registerKernel({ ...k, backendName: ONEDNN_BACKEND_NAME });
+  }
+}
+
+/** Names of the kernels this package implements natively (filled at registration). */
+export const nativeKernelNames: string[] = [];

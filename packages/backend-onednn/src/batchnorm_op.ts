@@ -1,0 +1,193 @@
+/**
+ * The training batch-norm op shared with @lm/core-blocks (kernel names are the contract):
+ *   LmBatchNormTrain     inputs {x, scale, offset}, attrs {epsilon} -> [y, mean, variance]
+ *   LmBatchNormTrainGrad inputs {dy, x, scale, mean, variance}, attrs {epsilon} -> [dx, dscale, doffset]
+ * x is NHWC 4-D or [N, C] (any rank >= 2 works); statistics are over every axis but the last; the variance is biased.
+ * Both kernels are registered natively for `onednn` and as plain JS loops for `cpu`. The registered gradient
+ * of LmBatchNormTrain propagates the gradient of y only: gradients reaching the mean/variance outputs are ignored.
+ */
+import {
+  add,
+  clone,
+  engine,
+  getBackend,
+  getKernel,
+  keep,
+  type KernelFunc,
+  moments,
+  mul,
+  registerGradient,
+  registerKernel,
+  rsqrt,
+  sub,
+  type Tensor,
+  type TensorInfo,
+  tidy,
+} from '@tensorflow/tfjs-core';
+import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
+
+import { alloc, f32, native, output, size } from './util';
+
+export const BATCH_NORM_TRAIN = 'LmBatchNormTrain';
+export const BATCH_NORM_TRAIN_GRAD = 'LmBatchNormTrainGrad';
+
+type Backend = MathBackendCPU;
+
+/** x viewed as [M, 1, 1, C] (statistics over every axis but the last); NHWC 4-D and [N, C] are the documented cases. */
+function checkShapes(x: TensorInfo, c: number, what: string): [number, number, number, number] {
+  const s = x.shape;
+  if (s.length < 2) throw new Error(`${what}: x must be NHWC 4-D or [N, C] (rank >= 2), got [${s}]`);
+  if (s[s.length - 1] !== c) throw new Error(`${what}: scale/offset have ${c} channels but x has ${s[s.length - 1]}`);
+  return [size(s) / c, 1, 1, c];
+}
+
+function values(backend: Backend, t: TensorInfo, what: string): Float32Array {
+  const v = f32(backend, t);
+  if (!v) throw new Error(`${what}: expected float32 tensors`);
+  return v;
+}
+
+/** Plain JS training forward: per-channel mean and biased variance over [M, C] rows, double accumulators. */
+const trainCpu: KernelFunc = ({ inputs, backend, attrs }) => {
+  const b = backend as Backend;
+  const { x, scale, offset } = inputs as Record<string, TensorInfo>;
+  const eps = (attrs as { epsilon: number }).epsilon;
+  const C = size(scale.shape);
+  const [n, h, w] = checkShapes(x, C, BATCH_NORM_TRAIN);
+  const M = n * h * w;
+  const xv = values(b, x, BATCH_NORM_TRAIN), sv = values(b, scale, BATCH_NORM_TRAIN), ov = values(b, offset, BATCH_NORM_TRAIN);
+  const sum = new Float64Array(C), sq = new Float64Array(C);
+  for (let r = 0; r < M; r++) for (let c = 0, i = r * C; c < C; c++, i++) sum[c] += xv[i];
+  const mean = alloc(C), variance = alloc(C);
+  for (let c = 0; c < C; c++) mean[c] = sum[c] / M;
+  for (let r = 0; r < M; r++)
+    for (let c = 0, i = r * C; c < C; c++, i++) {
+      const d = xv[i] - sum[c] / M;
+      sq[c] += d * d;
+    }
+  const a = new Float64Array(C), k = new Float64Array(C);
+  for (let c = 0; c < C; c++) {
+    variance[c] = sq[c] / M;
+    a[c] = sv[c] / Math.sqrt(sq[c] / M + eps);
+    k[c] = ov[c] - (sum[c] / M) * a[c];
+  }
+  const y = alloc(xv.length);
+  for (let r = 0; r < M; r++) for (let c = 0, i = r * C; c < C; c++, i++) y[i] = xv[i] * a[c] + k[c];
+  return [output(b, [...x.shape], y), output(b, [C], mean), output(b, [C], variance)];
+};
+
+/** Plain JS backward through the batch statistics: dx = scale·invstd/M·(M·dy − Σdy − x̂·Σ(dy·x̂)). */
+const trainGradCpu: KernelFunc = ({ inputs, backend, attrs }) => {
+  const b = backend as Backend;
+  const { dy, x, scale, mean, variance } = inputs as Record<string, TensorInfo>;
+  const eps = (attrs as { epsilon: number }).epsilon;
+  const C = size(scale.shape);
+  const [n, h, w] = checkShapes(x, C, BATCH_NORM_TRAIN_GRAD);
+  const M = n * h * w;
+  const what = BATCH_NORM_TRAIN_GRAD;
+  const dyv = values(b, dy, what), xv = values(b, x, what), sv = values(b, scale, what);
+  const mv = values(b, mean, what), vv = values(b, variance, what);
+  const inv = new Float64Array(C);
+  for (let c = 0; c < C; c++) inv[c] = 1 / Math.sqrt(vv[c] + eps);
+  const sdy = new Float64Array(C), sdyx = new Float64Array(C);
+  for (let r = 0; r < M; r++)
+    for (let c = 0, i = r * C; c < C; c++, i++) {
+      sdy[c] += dyv[i];
+      sdyx[c] += dyv[i] * (xv[i] - mv[c]) * inv[c];
+    }
+  const dscale = alloc(C), doffset = alloc(C);
+  for (let c = 0; c < C; c++) {
+    dscale[c] = sdyx[c];
+    doffset[c] = sdy[c];
+  }
+  const dx = alloc(xv.length);
+  for (let r = 0; r < M; r++)
+    for (let c = 0, i = r * C; c < C; c++, i++) {
+      const xhat = (xv[i] - mv[c]) * inv[c];
+      dx[i] = (sv[c] * inv[c] * (dyv[i] - sdy[c] / M - (xhat * sdyx[c]) / M));
+    }
+  return [output(b, [...x.shape], dx), output(b, [C], dscale), output(b, [C], doffset)];
+};
+
+const trainNative: KernelFunc = ({ inputs, backend, attrs }) => {
+  const b = backend as Backend;
+  const { x, scale, offset } = inputs as Record<string, TensorInfo>;
+  const eps = (attrs as { epsilon: number }).epsilon;
+  const C = size(scale.shape);
+  const shape = checkShapes(x, C, BATCH_NORM_TRAIN);
+  const xv = values(b, x, BATCH_NORM_TRAIN);
+  const y = alloc(xv.length), mean = alloc(C), variance = alloc(C);
+  native().batchNormTrain(xv, values(b, scale, BATCH_NORM_TRAIN), values(b, offset, BATCH_NORM_TRAIN), y, mean, variance, shape, eps);
+  return [output(b, [...x.shape], y), output(b, [C], mean), output(b, [C], variance)];
+};
+
+const trainGradNative: KernelFunc = ({ inputs, backend, attrs }) => {
+  const b = backend as Backend;
+  const { dy, x, scale, mean, variance } = inputs as Record<string, TensorInfo>;
+  const eps = (attrs as { epsilon: number }).epsilon;
+  const C = size(scale.shape);
+  const shape = checkShapes(x, C, BATCH_NORM_TRAIN_GRAD);
+  const w = BATCH_NORM_TRAIN_GRAD;
+  const xv = values(b, x, w);
+  const dx = alloc(xv.length), dscale = alloc(C), doffset = alloc(C);
+  native().batchNormTrainGrad(values(b, dy, w), xv, values(b, scale, w), values(b, mean, w), values(b, variance, w), dx, dscale, doffset, shape, eps);
+  return [output(b, [...x.shape], dx), output(b, [C], dscale), output(b, [C], doffset)];
+};
+
+let registered = false;
+
+/** Registers the cpu kernels, the onednn kernels (when the addon loaded) and the gradient. Idempotent. */
+export function registerBatchNormTrain(withNative: boolean): void {
+  if (registered) return;
+  registered = true;
+  if (!getKernel(BATCH_NORM_TRAIN, 'cpu')) registerKernel({ kernelName: BATCH_NORM_TRAIN, backendName: 'cpu', kernelFunc: trainCpu });
+  if (!getKernel(BATCH_NORM_TRAIN_GRAD, 'cpu')) registerKernel({ kernelName: BATCH_NORM_TRAIN_GRAD, backendName: 'cpu', kernelFunc: trainGradCpu });
+  if (withNative) {
+    registerKernel({ kernelName: BATCH_NORM_TRAIN, backendName: 'onednn', kernelFunc: trainNative });
+    registerKernel({ kernelName: BATCH_NORM_TRAIN_GRAD, backendName: 'onednn', kernelFunc: trainGradNative });
+  }
+  registerGradient({
+    kernelName: BATCH_NORM_TRAIN,
+    inputsToSave: ['x', 'scale'],
+    outputsToSave: [false, true, true],
+    gradFunc: (dys: Tensor | Tensor[], saved: Tensor[], attrs) => {
+      const dy = Array.isArray(dys) ? dys[0] : dys;
+      const [x, scale, mean, variance] = saved;
+      // One kernel call yields all three gradients, but the tape calls one thunk per input, each inside its own
+      // tidy. So the results are kept, each thunk hands out a clone of its own, and whatever no thunk asked for
+      // (inputs off the gradient path) is disposed right after this synchronous backward pass.
+      let grads: Tensor[] | undefined;
+      const taken = [false, false, false];
+      const take = (i: number) => () => {
+        if (!grads) {
+          grads = engine().runKernel(BATCH_NORM_TRAIN_GRAD, { dy, x, scale, mean, variance }, { epsilon: (attrs as { epsilon: number }).epsilon }) as Tensor[];
+          grads.forEach((g) => keep(g));
+          const all = grads;
+          queueMicrotask(() => all.forEach((g, j) => !taken[j] && g.dispose()));
+        }
+        taken[i] = true;
+        const out = clone(grads[i]);
+        grads[i].dispose();
+        return out;
+      };
+      return { x: take(0), scale: take(1), offset: take(2) };
+    },
+  });
+}
+
+/**
+ * Training batch normalization with batch statistics over every axis but the last.
+ * Runs the LmBatchNormTrain kernel when the active backend has it, else composes stock ops (same maths).
+ */
+export function batchNormTrain(x: Tensor, scale: Tensor, offset: Tensor, epsilon = 1e-3): { y: Tensor; mean: Tensor; variance: Tensor } {
+  if (getKernel(BATCH_NORM_TRAIN, getBackend())) {
+    const [y, mean, variance] = engine().runKernel(BATCH_NORM_TRAIN, { x, scale, offset }, { epsilon }) as Tensor[];
+    return { y, mean, variance };
+  }
+  return tidy(() => {
+    const axes = [...Array(x.rank - 1).keys()];
+    const m = moments(x, axes);
+    const y = add(mul(mul(sub(x, m.mean), rsqrt(add(m.variance, epsilon))), scale), offset);
+    return { y, mean: m.mean, variance: m.variance };
+  });
+}

@@ -1,0 +1,95 @@
+/** Convolution kernels (NHWC): Conv2D, its two gradients, FusedConv2D and the depthwise family. */
+import { backend_util, type KernelConfig, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
+
+import { activationCode, alloc, type Backend, cpuKernel, f32, native, output, size } from '../util';
+
+type ConvInfo = backend_util.Conv2DInfo;
+
+/** The 18 shape parameters of native/conv.cc, with the right/bottom padding made consistent for oneDNN. */
+export function convParams(ci: ConvInfo, depthwise: boolean): number[] {
+  const { padInfo } = ci;
+  const fix = (inn: number, out: number, s: number, effK: number, lo: number, hi: number) =>
+    Math.floor((inn - effK + lo + hi) / s) + 1 === out ? hi : (out - 1) * s + effK - inn - lo;
+  const pb = fix(ci.inHeight, ci.outHeight, ci.strideHeight, ci.effectiveFilterHeight, padInfo.top, padInfo.bottom);
+  const pr = fix(ci.inWidth, ci.outWidth, ci.strideWidth, ci.effectiveFilterWidth, padInfo.left, padInfo.right);
+  return [
+    ci.batchSize, ci.inHeight, ci.inWidth, ci.inChannels,
+    ci.outHeight, ci.outWidth, ci.outChannels,
+    ci.filterHeight, ci.filterWidth, ci.strideHeight, ci.strideWidth, ci.dilationHeight, ci.dilationWidth,
+    padInfo.top, padInfo.left, pb, pr, depthwise ? 1 : 0,
+  ];
+}
+
+const channelsLast = (f: string | undefined) => f === undefined || f === 'NHWC' || f === 'channelsLast';
+
+function convForward(name: string, depthwise: boolean, fused: boolean): KernelFunc {
+  const fallback = cpuKernel(name);
+  return (args) => {
+    const backend = args.backend as Backend;
+    const { x, filter, bias, preluActivationWeights } = args.inputs as Record<string, TensorInfo | undefined>;
+    const a = args.attrs as Record<string, any>;
+    const xs = f32(backend, x!), ws = f32(backend, filter!);
+    const act = activationCode(fused ? a.activation : 'linear');
+    if (!xs || !ws || !channelsLast(a.dataFormat) || act < 0 || preluActivationWeights || x!.shape.length !== 4) return fallback(args);
+    const ci = backend_util.computeConv2DInfo(
+      x!.shape as [number, number, number, number], filter!.shape as [number, number, number, number],
+      a.strides, a.dilations ?? 1, a.pad, a.dimRoundingMode, depthwise, 'channelsLast');
+    let bs: Float32Array | null = null;
+    if (bias) {
+      const b = f32(backend, bias);
+      // Only a per-output-channel bias maps onto oneDNN's bias; other broadcast shapes fall back.
+      if (!b || size(bias.shape) !== ci.outChannels || bias.shape.slice(0, -1).some((d) => d !== 1)) return fallback(args);
+      bs = b;
+    }
+    const y = alloc(size(ci.outShape));
+    native().conv2dForward(xs, ws, bs, y, convParams(ci, depthwise), act, a.leakyreluAlpha ?? 0.2);
+    return output(backend, ci.outShape, y);
+  };
+}
+
+function convBackpropInput(name: string, depthwise: boolean): KernelFunc {
+  const fallback = cpuKernel(name);
+  return (args) => {
+    const backend = args.backend as Backend;
+    const { dy, filter } = args.inputs as Record<string, TensorInfo>;
+    const a = args.attrs as Record<string, any>;
+    const dys = f32(backend, dy), ws = f32(backend, filter);
+    if (!dys || !ws || !channelsLast(a.dataFormat)) return fallback(args);
+    const inputShape = a.inputShape as [number, number, number, number];
+    const ci = backend_util.computeConv2DInfo(inputShape, filter.shape as [number, number, number, number],
+      a.strides, a.dilations ?? 1, a.pad, a.dimRoundingMode, depthwise, 'channelsLast');
+    const dx = alloc(size(inputShape));
+    native().conv2dBackpropInput(dys, ws, dx, convParams(ci, depthwise));
+    return output(backend, [...inputShape], dx);
+  };
+}
+
+function convBackpropFilter(name: string, depthwise: boolean): KernelFunc {
+  const fallback = cpuKernel(name);
+  return (args) => {
+    const backend = args.backend as Backend;
+    const { x, dy } = args.inputs as Record<string, TensorInfo>;
+    const a = args.attrs as Record<string, any>;
+    const xs = f32(backend, x), dys = f32(backend, dy);
+    if (!xs || !dys || !channelsLast(a.dataFormat)) return fallback(args);
+    const filterShape = a.filterShape as [number, number, number, number];
+    const ci = backend_util.computeConv2DInfo(x.shape as [number, number, number, number], filterShape,
+      a.strides, a.dilations ?? 1, a.pad, a.dimRoundingMode, depthwise, 'channelsLast');
+    const dw = alloc(size(filterShape));
+    native().conv2dBackpropFilter(xs, dys, dw, convParams(ci, depthwise));
+    return output(backend, [...filterShape], dw);
+  };
+}
+
+export function convKernels(): Array<Omit<KernelConfig, 'backendName'>> {
+  return [
+    { kernelName: 'Conv2D', kernelFunc: convForward('Conv2D', false, false) },
+    { kernelName: 'FusedConv2D', kernelFunc: convForward('FusedConv2D', false, true) },
+    { kernelName: 'Conv2DBackpropInput', kernelFunc: convBackpropInput('Conv2DBackpropInput', false) },
+    { kernelName: 'Conv2DBackpropFilter', kernelFunc: convBackpropFilter('Conv2DBackpropFilter', false) },
+    { kernelName: 'DepthwiseConv2dNative', kernelFunc: convForward('DepthwiseConv2dNative', true, false) },
+    { kernelName: 'FusedDepthwiseConv2D', kernelFunc: convForward('FusedDepthwiseConv2D', true, true) },
+    { kernelName: 'DepthwiseConv2dNativeBackpropInput', kernelFunc: convBackpropInput('DepthwiseConv2dNativeBackpropInput', true) },
+    { kernelName: 'DepthwiseConv2dNativeBackpropFilter', kernelFunc: convBackpropFilter('DepthwiseConv2dNativeBackpropFilter', true) },
+  ];
+}

@@ -1,0 +1,59 @@
+/** Small helpers shared by the kernels: typed views of tensor data, uninitialized outputs, cpu fallbacks. */
+import { getKernel, type KernelFunc, type TensorInfo, util } from '@tensorflow/tfjs-core';
+import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
+
+import type { NativeAddon } from './native';
+
+export type Backend = MathBackendCPU;
+
+let addonRef: NativeAddon | undefined;
+export function setAddon(a: NativeAddon): void {
+  addonRef = a;
+}
+/** The loaded addon; kernels are only registered once it is loaded. */
+export function native(): NativeAddon {
+  if (!addonRef) throw new Error('@lm/backend-onednn: native addon not loaded');
+  return addonRef;
+}
+
+/** The Float32Array behind a float32 tensor, or undefined when it is not one (the caller then falls back). */
+export function f32(backend: Backend, t: TensorInfo): Float32Array | undefined {
+  if (t.dtype !== 'float32') return undefined;
+  const v = backend.data.get(t.dataId).values;
+  return v instanceof Float32Array ? v : undefined;
+}
+
+/** An uninitialized, unpooled, JS-owned Float32Array of n elements (byteOffset 0). */
+export function alloc(n: number): Float32Array {
+  if (n === 0) return new Float32Array(0);
+  const buf = Buffer.allocUnsafeSlow(n * 4);
+  return new Float32Array(buf.buffer, buf.byteOffset, n);
+}
+
+export function output(backend: Backend, shape: number[], values: Float32Array): TensorInfo {
+  return backend.makeTensorInfo(shape, 'float32', values);
+}
+
+export function size(shape: readonly number[]): number {
+  return util.sizeFromShape(shape as number[]);
+}
+
+/** The cpu backend's kernelFunc for `name`, captured at registration time. */
+export function cpuKernel(name: string): KernelFunc {
+  const k = getKernel(name, 'cpu');
+  if (!k) throw new Error(`@lm/backend-onednn: cpu kernel ${name} is not registered`);
+  return k.kernelFunc;
+}
+
+/** Activation codes shared with native/engine.cc (appendActivation). */
+export function activationCode(act: string | undefined): number {
+  switch (act ?? 'linear') {
+    case 'linear': return 0;
+    case 'relu': return 1;
+    case 'relu6': return 2;
+    case 'elu': return 3;
+    case 'leakyrelu': return 4;
+    case 'sigmoid': return 5;
+    default: return -1;
+  }
+}
