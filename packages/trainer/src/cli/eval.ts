@@ -1,0 +1,53 @@
+import { BACKEND_CHOICES } from '../config';
+import { oneOf } from '../errors';
+import { DATASET_NAMES } from '../presets';
+import { evaluateCheckpoint } from '../train/evaluate-checkpoint';
+import { loadPlugins } from '../train/plugins';
+import { bool, list, number, optionHelp, parse, str, type OptionSpecs } from './args';
+import type { Io } from './io';
+import { OptionError } from '../errors';
+
+export const EVAL_OPTIONS: OptionSpecs = {
+  checkpoint: { type: 'string', value: '<dir>', description: 'checkpoint folder, run folder (its latest checkpoint) or saved model folder' },
+  dataset: { type: 'string', value: '<name>', description: `one of: ${DATASET_NAMES.join(', ')} (default: the run's)` },
+  data: { type: 'string', value: '<path>', description: 'dataset path (default: the run\'s, $LM_CIFAR10, cache)' },
+  'val-data': { type: 'string', value: '<path>', description: 'ImageNet validation folder (default: the run\'s)' },
+  split: { type: 'string', value: '<split>', description: 'validation | test | train (default validation)' },
+  'val-size': { type: 'string', value: '<n>', description: 'validation images carved from the training set (default: the run\'s)' },
+  'batch-size': { type: 'string', value: '<n>', description: 'batch size (default 100)' },
+  images: { type: 'string', value: '<n>', description: 'evaluate at most n images' },
+  backend: { type: 'string', value: '<name>', description: BACKEND_CHOICES.join(' | ') },
+  plugin: { type: 'string', multiple: true, value: '<spec>', description: 'plugin to load first; repeatable' },
+  json: { type: 'boolean', description: 'print the result as JSON' },
+};
+
+const pct = (x?: number) => (x === undefined ? '-' : `${(100 * x).toFixed(2)}%`);
+
+export async function evalCommand(argv: string[], io: Io): Promise<number> {
+  const p = parse('eval', argv, EVAL_OPTIONS, true);
+  if (bool(p, 'help')) {
+    io.out(`Usage: lm eval --checkpoint <dir> [options]\n\nTop-1 and top-5 error of a checkpoint on a dataset.\n\nOptions:\n${optionHelp(EVAL_OPTIONS)}\n`);
+    return 0;
+  }
+  await loadPlugins(list(p, 'plugin'));
+  const checkpoint = str(p, 'checkpoint') ?? p.positionals[0];
+  if (!checkpoint) throw new OptionError('--checkpoint', 'lm eval: --checkpoint <dir> is required (a checkpoint, run folder or saved model)');
+  const dataset = str(p, 'dataset');
+  const split = str(p, 'split');
+  const backend = str(p, 'backend');
+  const r = await evaluateCheckpoint({
+    checkpoint,
+    dataset: dataset === undefined ? undefined : oneOf('--dataset', dataset, DATASET_NAMES),
+    data: str(p, 'data'),
+    valData: str(p, 'val-data'),
+    split: split === undefined ? undefined : oneOf('--split', split, ['validation', 'test', 'train'] as const),
+    valSize: number(p, 'val-size', 'integer'),
+    batchSize: number(p, 'batch-size', 'integer'),
+    images: number(p, 'images', 'integer'),
+    backend: backend === undefined ? undefined : oneOf('--backend', backend, BACKEND_CHOICES),
+    log: io.err,
+  });
+  if (bool(p, 'json')) io.out(JSON.stringify(r));
+  else io.out(`${r.split} (${r.images} images of ${r.dataset}): loss ${r.loss.toFixed(4)} | top-1 error ${pct(r.top1Error)} | top-5 error ${pct(r.top5Error)}`);
+  return 0;
+}

@@ -1,0 +1,156 @@
+import type * as tf from '@tensorflow/tfjs-core';
+import { OptionError } from '../errors';
+import type { TrainConfig } from '../config';
+
+/** One batch, as the data packages yield them. */
+export interface Batch {
+  xs: tf.Tensor4D;
+  ys: tf.Tensor2D;
+  labels: Int32Array;
+}
+
+export interface BatchOptions {
+  batchSize: number;
+  shuffle?: boolean;
+  augment?: boolean;
+  seed?: number;
+  epoch?: number;
+  dropLast?: boolean;
+  startBatch?: number;
+}
+
+/** The split contract of @lm/data-cifar and @lm/data-imagenet. */
+export interface Split {
+  readonly size: number;
+  batches(opts: BatchOptions): AsyncIterable<Batch>;
+}
+
+export interface Dataset {
+  numClasses: number;
+  classNames?: string[];
+  train: Split;
+  validation?: Split;
+  test?: Split;
+  source?: string;
+  synthetic?: boolean;
+  inputShape?: [number, number, number];
+}
+
+export interface LoadedData {
+  dataset: Dataset;
+  /** Human description, e.g. `CIFAR-10 from /path (45000 train, 5000 validation)`. */
+  description: string;
+  /** A one-line notice (the synthetic fallback), if any. */
+  notice?: string;
+}
+
+function firstLine(s: string): string {
+  return s.split('\n')[0]!.trim();
+}
+
+/** Short reason for a CifarNotFoundError: what failed, without the list of searched folders. */
+function notFoundReason(e: Error): string {
+  const cause = (e as { cause?: Error }).cause;
+  if (cause?.message) return `download failed: ${firstLine(cause.message)}`;
+  const m = firstLine(e.message);
+  if (/download is off/.test(m)) return 'no local copy and download is off';
+  return m.replace(/\s*\(looked in:[^)]*\)/, '');
+}
+
+export interface LoadDataOptions {
+  /** Download/read progress: 'silent', or shown on stderr ('auto': a bar on a terminal, else a line per quarter). */
+  progress?: 'auto' | 'bar' | 'lines' | 'silent';
+}
+
+/** Download and read progress of the CIFAR archive, without a failure line of its own (we print one line). */
+function dataProgress(mode: LoadDataOptions['progress']): ((p: { phase: string; file: string; bytes: number; total?: number }) => void) | undefined {
+  if (mode === 'silent') return undefined;
+  const tty = mode === 'bar' || (mode !== 'lines' && process.stderr.isTTY);
+  let lastQuarter = -1;
+  let shown = false;
+  return (p) => {
+    const mb = (b: number) => (b / 1e6).toFixed(1);
+    const what = `${p.phase === 'download' ? 'downloading' : 'reading'} ${p.file}: ${mb(p.bytes)}${p.total ? `/${mb(p.total)}` : ''} MB`;
+    if (tty) {
+      process.stderr.write(`\r\x1b[2K${what}`);
+      shown = true;
+      if (p.total && p.bytes >= p.total && shown) {
+        process.stderr.write('\n');
+        shown = false;
+      }
+      return;
+    }
+    const q = p.total ? Math.floor((4 * p.bytes) / p.total) : -1;
+    if (q !== lastQuarter && q > 0) process.stderr.write(`${what}\n`);
+    lastQuarter = q;
+  };
+}
+
+/** Loads the dataset a config names; CIFAR falls back to the synthetic dataset when offline and allowed. */
+export async function loadData(c: TrainConfig, o: LoadDataOptions = {}): Promise<LoadedData> {
+  if (c.dataset === 'imagenet') {
+    const m = (await import('@lm/data-imagenet')) as Record<string, unknown>;
+    if (typeof m.loadImageNet !== 'function') {
+      throw new OptionError('--dataset', '--dataset imagenet needs @lm/data-imagenet with loadImageNet, which this installation lacks');
+    }
+    const ds = (await (m.loadImageNet as (opts: Record<string, unknown>) => Promise<Dataset & { imageSize?: number }>)({
+      trainDir: c.data,
+      valDir: c.valData,
+      ...(c.imageSize ? { imageSize: c.imageSize } : {}),
+    })) as Dataset & { imageSize?: number };
+    const side = ds.imageSize ?? 224;
+    const describe = `ImageNet from ${c.data} (${ds.numClasses} classes, ${ds.train.size} train${ds.validation ? `, ${ds.validation.size} validation` : ''}, ${side}x${side})`;
+    return { dataset: { ...ds, inputShape: [side, side, 3] }, description: describe };
+  }
+  const cifar = await import('@lm/data-cifar');
+  const synthetic = (): Dataset =>
+    cifar.syntheticCifar({
+      numClasses: c.syntheticClasses ?? (c.dataset === 'cifar100' ? 100 : 10),
+      trainSize: c.syntheticSize + (c.evalSplit === 'test' ? 0 : c.valSize),
+      testSize: c.evalSplit === 'test' ? Math.max(c.valSize, 100) : 0,
+      validationSize: c.evalSplit === 'test' ? 0 : c.valSize,
+      seed: c.seed,
+    });
+  const describe = (name: string, d: Dataset) =>
+    `${name} from ${d.source ?? '?'} (${d.train.size} train${d.validation ? `, ${d.validation.size} validation` : ''}${d.test ? `, ${d.test.size} test` : ''})`;
+  if (c.dataset === 'synthetic') {
+    const d = synthetic();
+    return { dataset: d, description: describe('synthetic CIFAR-like data', d) };
+  }
+  const label = c.dataset === 'cifar10' ? 'CIFAR-10' : 'CIFAR-100';
+  const envPath = c.dataset === 'cifar10' ? process.env.LM_CIFAR10 : process.env.LM_CIFAR100;
+  try {
+    const d = await cifar.loadCifar({
+      variant: c.dataset,
+      path: c.data ?? (envPath || undefined),
+      download: c.download,
+      validationSize: c.evalSplit === 'validation' ? c.valSize : 0,
+      splitSeed: 0,
+      progress: 'silent',
+      onProgress: dataProgress(o.progress ?? 'auto'),
+    });
+    return { dataset: d, description: describe(label, d) };
+  } catch (e) {
+    if (e instanceof cifar.CifarNotFoundError && c.syntheticFallback && !c.data) {
+      const d = synthetic();
+      return {
+        dataset: d,
+        description: describe('synthetic CIFAR-like data', d),
+        notice: `${label} not found locally and not downloadable (${notFoundReason(e)}); training on the built-in synthetic dataset instead.`,
+      };
+    }
+    if (e instanceof cifar.CifarNotFoundError) throw new OptionError('--data', `--data: ${firstLine(e.message)}`);
+    throw e;
+  }
+}
+
+/** The held-out split evaluated each epoch, by config. */
+export function heldOut(d: Dataset, which: 'validation' | 'test'): { name: 'validation' | 'test'; split: Split } | undefined {
+  if (which === 'test') {
+    if (!d.test) throw new OptionError('--eval-split', '--eval-split test: this dataset has no test split; use --eval-split validation');
+    return { name: 'test', split: d.test };
+  }
+  if (d.validation) return { name: 'validation', split: d.validation };
+  if (d.test) return { name: 'test', split: d.test };
+  return undefined;
+}

@@ -1,0 +1,62 @@
+import type * as tf from '@tensorflow/tfjs-core';
+import type * as tfl from '@tensorflow/tfjs-layers';
+import { createModel, lmCoefficients } from '@lm/schemes';
+import * as stochastic from '@lm/stochastic';
+import type { TrainConfig, WdExcludeGroup } from '../config';
+import type { SgdParam } from '../optim/sgd';
+import { OptionError } from '../errors';
+
+/** Builds the configured model for a dataset: numClasses and input shape from the data, seed from the config. */
+export function buildModel(c: TrainConfig, numClasses: number, inputShape?: [number, number, number]): tfl.LayersModel {
+  try {
+    return createModel(c.model, { ...c.modelOptions, numClasses, ...(inputShape ? { inputShape } : {}), seed: c.modelOptions.seed ?? c.seed });
+  } catch (e) {
+    const err = e as Error & { kind?: string; known?: string[] };
+    if (err.name === 'UnknownEntryError' && err.kind === 'model') {
+      throw new OptionError('--model', `--model must be one of: ${(err.known ?? []).join(', ')} (got '${c.model}'; plugins add more)`);
+    }
+    if (err.name === 'UnknownEntryError' || err.name === 'ModelConfigError') throw new OptionError('--model-options', `--model-options: ${err.message}`);
+    throw e;
+  }
+}
+
+/** Which exclusion group a weight belongs to, by its name. */
+export function weightGroup(name: string): WdExcludeGroup | 'weight' {
+  const leaf = name.split('/').pop()!.replace(/_\d+$/, '');
+  if (leaf === 'gamma' || leaf === 'beta') return 'norm';
+  if (leaf === 'bias') return 'bias';
+  if (leaf === 'k') return 'k';
+  return 'weight';
+}
+
+/** The trainable weights as optimizer parameters; weight decay on all except the excluded groups. */
+export function trainableParams(model: tfl.LayersModel, exclude: readonly WdExcludeGroup[] = []): Required<SgdParam>[] {
+  return model.trainableWeights.map((w, i) => {
+    const group = weightGroup(w.originalName ?? w.name);
+    return {
+      variable: w.read() as tf.Variable,
+      name: `${i}:${w.originalName ?? w.name}`,
+      decay: group === 'weight' || !exclude.includes(group),
+    };
+  });
+}
+
+/** The learned k_n of LM steps (empty for other models). */
+export function kValues(model: tfl.LayersModel): { layer: string; k: number[] }[] {
+  return lmCoefficients(model);
+}
+
+type RandomStateApi = {
+  getModelRandomState?: (m: tfl.LayersModel) => unknown;
+  setModelRandomState?: (m: tfl.LayersModel, s: unknown) => void;
+};
+const api = stochastic as unknown as RandomStateApi;
+
+/** Random state of the stochastic layers, when @lm/stochastic provides it. */
+export function getRandomState(model: tfl.LayersModel): unknown {
+  return typeof api.getModelRandomState === 'function' ? api.getModelRandomState(model) : undefined;
+}
+
+export function setRandomState(model: tfl.LayersModel, state: unknown): void {
+  if (state !== undefined && typeof api.setModelRandomState === 'function') api.setModelRandomState(model, state);
+}

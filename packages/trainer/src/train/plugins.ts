@@ -1,0 +1,18 @@
+import { isAbsolute, resolve } from 'node:path';
+import { loadPlugin } from '@lm/core-blocks';
+
+const loaded = new Set<string>();
+
+/** Plugin file paths made absolute (so a resumed run finds them from any folder); package names unchanged. */
+export function normalisePluginSpecs(specs: string[], cwd = process.cwd()): string[] {
+  return specs.map((s) => (s.startsWith('.') || isAbsolute(s) || /\.(m?js|cjs|ts|mts)$/.test(s) ? resolve(cwd, s) : s));
+}
+
+/** Loads each plugin once per process (registering twice would be a duplicate-name error). */
+export async function loadPlugins(specs: string[]): Promise<void> {
+  for (const spec of normalisePluginSpecs(specs)) {
+    if (loaded.has(spec)) continue;
+    await loadPlugin(spec);
+    loaded.add(spec);
+  }
+}
