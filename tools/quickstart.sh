@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 bash tools/setup.sh
 args=("$@")
 shared_cifar="../shared/datasets/cifar10/cifar-10-train-binary.tar.gz"
-if [ -z "${LM_CIFAR10:-}" ] && [ -f "$shared_cifar" ] && [[ " ${args[*]-} " != *" --data "* ]]; then
+if [ -z "${LM_CIFAR10_PATH:-}${LM_CIFAR10:-}" ] && [ -f "$shared_cifar" ] && [[ " ${args[*]-} " != *" --data "* ]]; then
   args+=(--data "$shared_cifar")
 fi
 exec node packages/trainer/dist/cli.js train "${args[@]}"

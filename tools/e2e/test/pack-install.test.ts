@@ -37,8 +37,12 @@ describe('packed packages installed in a fresh project outside the workspace', (
     }
     const project = join(work, 'project');
     mkdirp(project);
-    writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'lm-user-project', private: true, type: 'module' }, null, 2));
-    run('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', '--allow-scripts=@lm/backend-onednn',
+    // npm 11 runs no dependency's install script unless allowed: the addon builds on install once allowed.
+    writeFileSync(
+      join(project, 'package.json'),
+      JSON.stringify({ name: 'lm-user-project', private: true, type: 'module', allowScripts: { '@lm/backend-onednn': true } }, null, 2),
+    );
+    run('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error',
       ...TFJS, ...PACKAGES.map((p) => tarballs[p]!)], project);
     copyFileSync(join(here, 'fixtures', 'plugin-block.mjs'), join(project, 'plugin-block.mjs'));
     copyFileSync(join(here, 'fixtures', 'use-esm.mjs'), join(project, 'use-esm.mjs'));
@@ -58,7 +62,7 @@ describe('packed packages installed in a fresh project outside the workspace', (
 
   it('installs without workspace links: every @lm package is a real folder from its tarball', () => {
     const lm = join(work, 'project', 'node_modules', '@lm');
-    expect(readdirSync(lm).sort()).toEqual([...PACKAGES].sort());
+    expect(readdirSync(lm).sort(), readdirSync(lm).join(' ')).toEqual([...PACKAGES].sort());
     for (const p of PACKAGES) {
       const pkg = JSON.parse(readFileSync(join(lm, p, 'package.json'), 'utf8'));
       expect(pkg.version).toBe('0.1.0');
