@@ -62,15 +62,12 @@ function trainingThroughput(): { label: string; value: number } | undefined {
   if (!existsSync(f)) return undefined;
   try {
     const j = JSON.parse(readFileSync(f, 'utf8')) as { columns?: string[]; rows?: Cell[][] };
-    const col = (j.columns ?? []).findIndex((c) => /(img|image)s?\s*\/\s*s/i.test(c));
+    const col = (j.columns ?? []).findIndex((c) => /^onednn images\/s$/i.test(c));
     if (col < 0 || !j.rows) return undefined;
     let best: { label: string; value: number } | undefined;
     for (const r of j.rows) {
-      const backendCol = r.some((c) => typeof c === 'string' && /onednn/i.test(c));
       const v = r[col];
-      if (typeof v === 'number' && backendCol && (!best || v > best.value)) {
-        best = { label: r.filter((c, i) => i !== col && typeof c === 'string').join(', '), value: v };
-      }
+      if (typeof v === 'number' && (!best || v > best.value)) best = { label: String(r[0]), value: v };
     }
     return best;
   } catch {
