@@ -1,23 +1,8 @@
-import type * as tf from '@tensorflow/tfjs-core';
+import type { Batch, BatchOptions } from '@lm/data-cifar';
 import { OptionError } from '../errors';
 import type { TrainConfig } from '../config';
 
-/** One batch, as the data packages yield them. */
-export interface Batch {
-  xs: tf.Tensor4D;
-  ys: tf.Tensor2D;
-  labels: Int32Array;
-}
-
-export interface BatchOptions {
-  batchSize: number;
-  shuffle?: boolean;
-  augment?: boolean;
-  seed?: number;
-  epoch?: number;
-  dropLast?: boolean;
-  startBatch?: number;
-}
+export type { Batch, BatchOptions };
 
 /** The split contract of @lm/data-cifar and @lm/data-imagenet. */
 export interface Split {
