@@ -4,6 +4,7 @@ import type { Kwargs } from '@tensorflow/tfjs-layers/dist/types';
 import { SeededLayer, type SeededLayerArgs } from './layers/seeded-layer';
 import { singleInput } from './layers/util';
 import type { SeededRandom } from './random';
+import { firstShape } from '@lm/core-blocks';
 
 /** Distribution of ε: standard Gaussian, or uniform on [−√3, √3] (also mean 0 and unit variance). */
 export type NoiseDistribution = 'gaussian' | 'uniform';
@@ -65,7 +66,7 @@ export class AdditiveNoise extends SeededLayer {
   }
 
   override computeOutputShape(inputShape: tfl.Shape | tfl.Shape[]): tfl.Shape {
-    return (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tfl.Shape;
+    return firstShape(inputShape);
   }
 
   override call(inputs: tf.Tensor | tf.Tensor[], kwargs: Kwargs): tf.Tensor {

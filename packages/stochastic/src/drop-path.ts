@@ -5,6 +5,7 @@ import type { StepPosition } from '@lm/core-blocks';
 import { SeededLayer, type SeededLayerArgs } from './layers/seeded-layer';
 import { coefficientShape, singleInput } from './layers/util';
 import type { SeededRandom } from './random';
+import { firstShape } from '@lm/core-blocks';
 
 /**
  * Where survivors are rescaled.
@@ -92,7 +93,7 @@ export class DropPath extends SeededLayer {
   }
 
   override computeOutputShape(inputShape: tfl.Shape | tfl.Shape[]): tfl.Shape {
-    return (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tfl.Shape;
+    return firstShape(inputShape);
   }
 
   override call(inputs: tf.Tensor | tf.Tensor[], kwargs: Kwargs): tf.Tensor {

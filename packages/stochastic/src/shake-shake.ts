@@ -4,6 +4,7 @@ import type { Kwargs } from '@tensorflow/tfjs-layers/dist/types';
 import { SeededLayer, type SeededLayerArgs } from './layers/seeded-layer';
 import { coefficientShape } from './layers/util';
 import type { SeededRandom } from './random';
+import { firstShape } from '@lm/core-blocks';
 
 /** Forward pass: a random η (`'shake'`, default) or η = 1/2 (`'even'`). */
 export type ShakeForward = 'shake' | 'even';
@@ -112,7 +113,7 @@ export class ShakeShake extends SeededLayer {
   }
 
   override computeOutputShape(inputShape: tfl.Shape | tfl.Shape[]): tfl.Shape {
-    return (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tfl.Shape;
+    return firstShape(inputShape);
   }
 
   override call(inputs: tf.Tensor | tf.Tensor[], kwargs: Kwargs): tf.Tensor {

@@ -22,6 +22,14 @@ export function convParams(ci: ConvInfo, depthwise: boolean): number[] {
 
 const channelsLast = (f: string | undefined) => f === undefined || f === 'NHWC' || f === 'channelsLast';
 
+type Shape4 = [number, number, number, number];
+
+/** tfjs' convolution geometry (output shape, padding) from a kernel's attributes, always NHWC. */
+function convInfo(xShape: number[], filterShape: number[], a: Record<string, any>, depthwise: boolean) {
+  return backend_util.computeConv2DInfo(xShape as Shape4, filterShape as Shape4, a.strides, a.dilations ?? 1, a.pad,
+    a.dimRoundingMode, depthwise, 'channelsLast');
+}
+
 function convForward(name: string, depthwise: boolean, fused: boolean): KernelFunc {
   const fallback = cpuKernel(name);
   return (args) => {
@@ -31,9 +39,7 @@ function convForward(name: string, depthwise: boolean, fused: boolean): KernelFu
     const xs = f32(backend, x!), ws = f32(backend, filter!);
     const act = activationCode(fused ? a.activation : 'linear');
     if (!xs || !ws || !channelsLast(a.dataFormat) || act < 0 || preluActivationWeights || x!.shape.length !== 4) return fallback(args);
-    const ci = backend_util.computeConv2DInfo(
-      x!.shape as [number, number, number, number], filter!.shape as [number, number, number, number],
-      a.strides, a.dilations ?? 1, a.pad, a.dimRoundingMode, depthwise, 'channelsLast');
+    const ci = convInfo(x!.shape, filter!.shape, a, depthwise);
     let bs: Float32Array | null = null;
     if (bias) {
       const b = f32(backend, bias);
@@ -56,8 +62,7 @@ function convBackpropInput(name: string, depthwise: boolean): KernelFunc {
     const dys = f32(backend, dy), ws = f32(backend, filter);
     if (!dys || !ws || !channelsLast(a.dataFormat)) return fallback(args);
     const inputShape = a.inputShape as [number, number, number, number];
-    const ci = backend_util.computeConv2DInfo(inputShape, filter.shape as [number, number, number, number],
-      a.strides, a.dilations ?? 1, a.pad, a.dimRoundingMode, depthwise, 'channelsLast');
+    const ci = convInfo(inputShape, filter.shape, a, depthwise);
     const dx = alloc(size(inputShape));
     native().conv2dBackpropInput(dys, ws, dx, convParams(ci, depthwise));
     return output(backend, [...inputShape], dx);
@@ -73,8 +78,7 @@ function convBackpropFilter(name: string, depthwise: boolean): KernelFunc {
     const xs = f32(backend, x), dys = f32(backend, dy);
     if (!xs || !dys || !channelsLast(a.dataFormat)) return fallback(args);
     const filterShape = a.filterShape as [number, number, number, number];
-    const ci = backend_util.computeConv2DInfo(x.shape as [number, number, number, number], filterShape,
-      a.strides, a.dilations ?? 1, a.pad, a.dimRoundingMode, depthwise, 'channelsLast');
+    const ci = convInfo(x.shape, filterShape, a, depthwise);
     const dw = alloc(size(filterShape));
     native().conv2dBackpropFilter(xs, dys, dw, convParams(ci, depthwise));
     return output(backend, [...filterShape], dw);

@@ -3,7 +3,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import type { LayerArgs } from '@tensorflow/tfjs-layers/dist/engine/topology';
 import type { Kwargs } from '@tensorflow/tfjs-layers/dist/types';
 import { batchNormTrain } from './batch-norm-op';
-import { singleInput } from './util';
+import { singleInput, firstShape } from './util';
 
 export interface BatchNormArgs extends LayerArgs {
   /** Moving statistics: m ← momentum · m + (1 − momentum) · batch statistic. Default 0.9 (PyTorch's 0.1). */
@@ -34,7 +34,7 @@ export class BatchNorm extends tfl.layers.Layer {
   }
 
   override build(inputShape: tfl.Shape | tfl.Shape[]): void {
-    const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tfl.Shape;
+    const shape = firstShape(inputShape);
     const channels = shape[shape.length - 1];
     if (channels == null) throw new Error(`${this.name}: the channel dimension must be known.`);
     this.gamma = this.addWeight('gamma', [channels], 'float32', tfl.initializers.ones());

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import type { LayerArgs } from '@tensorflow/tfjs-layers/dist/engine/topology';
-import { singleInput } from './util';
+import { singleInput, firstShape } from './util';
 
 export interface ChannelSliceArgs extends LayerArgs {
   begin: number;
@@ -21,7 +21,7 @@ export class ChannelSlice extends tfl.layers.Layer {
   }
 
   override computeOutputShape(inputShape: tfl.Shape | tfl.Shape[]): tfl.Shape {
-    const shape = [...((Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tfl.Shape)];
+    const shape = [...firstShape(inputShape)];
     shape[shape.length - 1] = this.size;
     return shape;
   }

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import type { LayerArgs } from '@tensorflow/tfjs-layers/dist/engine/topology';
-import { singleInput } from './util';
+import { singleInput, firstShape } from './util';
 
 export interface GroupedConv2DArgs extends LayerArgs {
   filters: number;
@@ -47,7 +47,7 @@ export class GroupedConv2D extends tfl.layers.Layer {
   }
 
   override build(inputShape: tfl.Shape | tfl.Shape[]): void {
-    const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tfl.Shape;
+    const shape = firstShape(inputShape);
     const channels = shape[shape.length - 1];
     if (channels == null || channels % this.groups !== 0) {
       throw new Error(`${this.name}: input channels (${channels}) must be divisible by groups (${this.groups}).`);
@@ -61,7 +61,7 @@ export class GroupedConv2D extends tfl.layers.Layer {
   }
 
   override computeOutputShape(inputShape: tfl.Shape | tfl.Shape[]): tfl.Shape {
-    const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tfl.Shape;
+    const shape = firstShape(inputShape);
     const [n, h, w] = shape;
     const out = (d: number | null) => {
       if (d == null) return null;

@@ -1,4 +1,10 @@
 import type * as tf from '@tensorflow/tfjs-core';
+import type * as tfl from '@tensorflow/tfjs-layers';
+
+/** The shape of a layer's (first) input, whether `build`/`computeOutputShape` got one shape or a list. */
+export function firstShape(inputShape: tfl.Shape | tfl.Shape[]): tfl.Shape {
+  return (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tfl.Shape;
+}
 
 export function singleInput(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
   if (Array.isArray(inputs)) {

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import type { LayerArgs } from '@tensorflow/tfjs-layers/dist/engine/topology';
-import { inputList } from './util';
+import { inputList, firstShape } from './util';
 
 export interface WeightedSumArgs extends LayerArgs {
   /** Fixed coefficients c_i of Σ c_i x_i, one per input. */
@@ -20,7 +20,7 @@ export class WeightedSum extends tfl.layers.Layer {
   }
 
   override computeOutputShape(inputShape: tfl.Shape | tfl.Shape[]): tfl.Shape {
-    return (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tfl.Shape;
+    return firstShape(inputShape);
   }
 
   override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {

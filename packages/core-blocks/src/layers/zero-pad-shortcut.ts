@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import type { LayerArgs } from '@tensorflow/tfjs-layers/dist/engine/topology';
-import { singleInput } from './util';
+import { singleInput, firstShape } from './util';
 
 export interface ZeroPadShortcutArgs extends LayerArgs {
   outChannels: number;
@@ -24,7 +24,7 @@ export class ZeroPadShortcut extends tfl.layers.Layer {
   }
 
   override computeOutputShape(inputShape: tfl.Shape | tfl.Shape[]): tfl.Shape {
-    const [n, h, w] = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tfl.Shape;
+    const [n, h, w] = firstShape(inputShape);
     const sub = (d: number | null | undefined) => (d == null ? null : Math.ceil(d / this.stride));
     return [n ?? null, sub(h), sub(w), this.outChannels];
   }
