@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Sets up a fresh Debian/Ubuntu machine for this repository: system libraries (oneDNN), npm packages,
-# and a build of every package including the native oneDNN addon. Idempotent.
+# Sets up a fresh Debian/Ubuntu machine for this repository: system libraries (oneDNN, libjpeg-turbo), npm packages,
+# and a build of every package including the native addons (oneDNN, libjpeg-turbo). Idempotent.
 #   bash tools/setup.sh            # libraries + npm ci + build
 #   bash tools/setup.sh --bench    # also the PyTorch/torchvision peers the benchmarks compare against
 set -euo pipefail
@@ -16,6 +16,7 @@ done
 
 apt_packages=()
 [ -f /usr/include/oneapi/dnnl/dnnl.hpp ] || apt_packages+=(libdnnl-dev)
+[ -f /usr/include/jpeglib.h ] || apt_packages+=(libjpeg-dev)
 command -v g++ >/dev/null 2>&1 || apt_packages+=(g++)
 command -v make >/dev/null 2>&1 || apt_packages+=(make)
 if [ "$want_bench" = 1 ]; then
@@ -28,7 +29,7 @@ if [ ${#apt_packages[@]} -gt 0 ]; then
     sudo_cmd="sudo"
   fi
   if ! command -v apt-get >/dev/null 2>&1; then
-    echo "setup.sh: no apt-get here; install these yourself: ${apt_packages[*]} (oneDNN 2.6+ headers and library)" >&2
+    echo "setup.sh: no apt-get here; install these yourself: ${apt_packages[*]} (oneDNN 2.6+ and libjpeg-turbo headers and libraries)" >&2
     exit 1
   fi
   echo "[setup] apt-get install ${apt_packages[*]}"
@@ -39,5 +40,5 @@ fi
 echo "[setup] npm ci"
 npm ci --no-audit --no-fund --loglevel=error
 
-echo "[setup] build (TypeScript packages and the native oneDNN addon)"
+echo "[setup] build (TypeScript packages and the native addons)"
 npx nx run-many -t build --outputStyle=static

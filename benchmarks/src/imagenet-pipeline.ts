@@ -8,7 +8,9 @@
  * Both sides see the same work: the 100 images repeated `REPEAT` times per epoch (shuffled,
  * batch 64), timed after a warm-up epoch; each figure is the best epoch over interleaved rounds
  * (ours, torchvision, ours, torchvision, ...) because the machine is shared and timings are noisy.
- * Our scale augmentation and the evaluation transform are reported as extra rows.
+ * Ours runs with its default decoders (the libjpeg-turbo addon for JPEGs, sharp for the rest) and,
+ * as a second row, with sharp decoding everything. Our scale augmentation and the evaluation
+ * transform are reported as extra rows.
  *
  * Env: LM_SHARED_DIR (shared folder), IMAGENET_BENCH_ROUNDS (default 3), IMAGENET_BENCH_REPEAT
  * (default 5), IMAGENET_BENCH_PYTHON (python executable), IMAGENET_BENCH_CONCURRENCY.
@@ -20,7 +22,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
-import { decodeRaw, ImageFolder, imageSize, loadImageNet, sharpInfo, type Augment, type Plan } from '@lm/data-imagenet';
+import { decodeRaw, decodeRegionNative, ImageFolder, imageSize, loadImageNet, nativeJpeg, sharpInfo, type Augment, type EpochSummary, type Plan } from '@lm/data-imagenet';
 import { readFile } from 'node:fs/promises';
 import { sharedDir, writeBenchResult, type Cell } from './report.js';
 
@@ -79,7 +81,7 @@ if (!existsSync(dataDir)) {
     title: 'ImageNet training pipeline throughput (224x224, batch 64)',
     columns,
     rows: [
-      ['@lm/data-imagenet (sharp)', 'random-resized-crop + flip', null, null, null, null],
+      ['@lm/data-imagenet', 'random-resized-crop + flip', null, null, null, null],
       ['torchvision (PIL, DataLoader)', 'RandomResizedCrop + flip', null, null, null, null],
     ],
     notes: [`skipped: ${why}`],
@@ -98,43 +100,52 @@ for (let r = 0; r < REPEAT; r++) {
   labels.push(...ds.train.labels);
 }
 const split = new ImageFolder(files, labels, cfg, true);
+const sharpOnly = new ImageFolder(files, labels, { ...cfg, nativeJpeg: undefined, decode: { ...cfg.decode, jpegDecoder: 'sharp' } }, true);
+const native = nativeJpeg();
+if (!native.addon) notes.push(`libjpeg-turbo addon not built, the default row decodes with sharp: ${native.error?.message.split('\n')[0]}`);
 
 let epochCounter = 0;
+let lastSummary: EpochSummary | undefined;
 /** One epoch through the tensor API (tensors created and disposed): images/s and CPU ms (all threads) per image. */
-async function epochRate(augment: Augment): Promise<{ rate: number; cpuMs: number }> {
+async function epochRate(folder: ImageFolder, augment: Augment): Promise<{ rate: number; cpuMs: number }> {
   const t0 = performance.now();
   const c0 = process.cpuUsage();
   let n = 0;
-  for await (const b of split.batches({ batchSize: BATCH, augment, shuffle: true, seed: 1, epoch: epochCounter++ })) {
+  for await (const b of folder.batches({ batchSize: BATCH, augment, shuffle: true, seed: 1, epoch: epochCounter++ })) {
     n += b.labels.length;
     b.xs.dispose();
     b.ys.dispose();
   }
   const c = process.cpuUsage(c0);
+  lastSummary = folder.lastEpoch;
   return { rate: n / ((performance.now() - t0) / 1000), cpuMs: (c.user + c.system) / 1000 / n };
 }
 
-const transforms: { augment: Augment; label: string; tv: string }[] = [
-  { augment: 'random-resized-crop', label: 'random-resized-crop + flip', tv: 'RandomResizedCrop + flip' },
-  { augment: 'scale', label: 'scale aug. [256,480] + crop + flip', tv: '' },
-  { augment: false, label: 'eval: resize 256 + centre crop', tv: '' },
+const defaultDecoders = native.addon ? 'libjpeg-turbo + sharp' : 'sharp';
+const transforms: { key: string; folder: ImageFolder; augment: Augment; pipeline: string; label: string }[] = [
+  { key: 'rrc', folder: split, augment: 'random-resized-crop', pipeline: `@lm/data-imagenet (${defaultDecoders})`, label: 'random-resized-crop + flip' },
+  { key: 'rrc-sharp', folder: sharpOnly, augment: 'random-resized-crop', pipeline: '@lm/data-imagenet (sharp only)', label: 'random-resized-crop + flip' },
+  { key: 'scale', folder: split, augment: 'scale', pipeline: `@lm/data-imagenet (${defaultDecoders})`, label: 'scale aug. [256,480] + crop + flip' },
+  { key: 'eval', folder: split, augment: false, pipeline: `@lm/data-imagenet (${defaultDecoders})`, label: 'eval: resize 256 + centre crop' },
 ];
-const ours = new Map<Augment, number[]>(transforms.map((t) => [t.augment, []]));
-const oursCpu = new Map<Augment, number[]>(transforms.map((t) => [t.augment, []]));
+const ours = new Map<string, number[]>(transforms.map((t) => [t.key, []]));
+const oursCpu = new Map<string, number[]>(transforms.map((t) => [t.key, []]));
+let decodedBy: EpochSummary['decodedBy'] | undefined;
 const torchRates: number[] = [];
 const torchCpu: number[] = [];
 let torchInfo: TorchResult | undefined;
 const py = findPython();
 if (!py) notes.push('torchvision: skipped, no python with torch and torchvision importable (tried IMAGENET_BENCH_PYTHON, /usr/bin/python3, python3)');
 
-for (const t of transforms) await epochRate(t.augment); // warm-up: page cache, JIT
+for (const t of transforms) await epochRate(t.folder, t.augment); // warm-up: page cache, JIT
 for (let round = 0; round < ROUNDS; round++) {
   for (const t of transforms) {
-    const reps = t.augment === 'random-resized-crop' ? 2 : 1;
+    const reps = t.key === 'rrc' ? 2 : 1;
     for (let i = 0; i < reps; i++) {
-      const r = await epochRate(t.augment);
-      ours.get(t.augment)!.push(r.rate);
-      oursCpu.get(t.augment)!.push(r.cpuMs);
+      const r = await epochRate(t.folder, t.augment);
+      ours.get(t.key)!.push(r.rate);
+      oursCpu.get(t.key)!.push(r.cpuMs);
+      if (t.key === 'rrc') decodedBy = lastSummary?.decodedBy;
     }
   }
   if (py) {
@@ -148,10 +159,10 @@ for (let round = 0; round < ROUNDS; round++) {
       break;
     }
   }
-  console.log(`[imagenet-pipeline] round ${round + 1}/${ROUNDS}: ours rrc ${Math.max(...ours.get('random-resized-crop')!).toFixed(0)} img/s, torchvision ${torchRates.length ? Math.max(...torchRates).toFixed(0) : '-'} img/s`);
+  console.log(`[imagenet-pipeline] round ${round + 1}/${ROUNDS}: ours rrc ${Math.max(...ours.get('rrc')!).toFixed(0)} img/s (sharp only ${Math.max(...ours.get('rrc-sharp')!).toFixed(0)}), torchvision ${torchRates.length ? Math.max(...torchRates).toFixed(0) : '-'} img/s`);
 }
 
-// Single-threaded full decode (no crop, no resize): CPU ms per image, sharp vs PIL, best of 3 passes.
+// Single-threaded full decode (no crop, no resize): CPU ms per image, sharp, libjpeg-turbo addon and PIL, best of 3 passes.
 const bytes = await Promise.all(ds.train.files.map((f) => readFile(f)));
 const sizes = await Promise.all(bytes.map((b) => imageSize(b)));
 let sharpDecode = Infinity;
@@ -165,6 +176,21 @@ for (let pass = 0; pass < 3; pass++) {
   const c = process.cpuUsage(c0);
   sharpDecode = Math.min(sharpDecode, (c.user + c.system) / 1000 / bytes.length);
 }
+let nativeDecode: number | null = null;
+if (native.addon) {
+  nativeDecode = Infinity;
+  for (let pass = 0; pass < 3; pass++) {
+    const c0 = process.cpuUsage();
+    for (let i = 0; i < bytes.length; i++) {
+      const { width, height } = sizes[i];
+      const whole: Plan = { kind: 'crop-resize', srcWidth: width, srcHeight: height, left: 0, top: 0, width, height, outWidth: width, outHeight: height, flip: false };
+      const r = await decodeRegionNative(native.addon, bytes[i], whole, cfg.decode);
+      if (typeof r === 'string') await decodeRaw(bytes[i], whole, cfg.decode); // left to sharp, as the pipeline does
+    }
+    const c = process.cpuUsage(c0);
+    nativeDecode = Math.min(nativeDecode, (c.user + c.system) / 1000 / bytes.length);
+  }
+}
 let pilDecode: number | null = null;
 if (py) {
   const r = spawnSync(py, [join(here, 'torchvision_pipeline.py'), '--root', dataDir, '--decode-only', '--trials', '3'], { encoding: 'utf8' });
@@ -174,24 +200,26 @@ if (py) {
 const torchBest = torchRates.length ? Math.max(...torchRates) : null;
 const rows: Cell[][] = [];
 for (const t of transforms) {
-  const rates = ours.get(t.augment)!;
+  const rates = ours.get(t.key)!;
   const best = Math.max(...rates);
-  rows.push(['@lm/data-imagenet (sharp)', t.label, best, median(rates), t.augment === 'random-resized-crop' && torchBest ? best / torchBest : null, median(oursCpu.get(t.augment)!)]);
+  rows.push([t.pipeline, t.label, best, median(rates), t.augment === 'random-resized-crop' && torchBest ? best / torchBest : null, median(oursCpu.get(t.key)!)]);
 }
-rows.splice(1, 0, ['torchvision (PIL, DataLoader)', 'RandomResizedCrop + flip', torchBest, torchRates.length ? median(torchRates) : null, torchBest ? 1 : null, torchCpu.length ? median(torchCpu) : null]);
+rows.splice(2, 0, ['torchvision (PIL, DataLoader)', 'RandomResizedCrop + flip', torchBest, torchRates.length ? median(torchRates) : null, torchBest ? 1 : null, torchCpu.length ? median(torchCpu) : null]);
 
-const ratio = torchBest ? Math.max(...ours.get('random-resized-crop')!) / torchBest : null;
-const cpuRatio = torchCpu.length ? median(torchCpu) / median(oursCpu.get('random-resized-crop')!) : null;
+const ratio = torchBest ? Math.max(...ours.get('rrc')!) / torchBest : null;
+const sharpRatio = torchBest ? Math.max(...ours.get('rrc-sharp')!) / torchBest : null;
+const cpuRatio = torchCpu.length ? median(torchCpu) / median(oursCpu.get('rrc')!) : null;
 notes.push(
   `${ds.train.size} full-size images (${dataDir}) x ${REPEAT} per epoch, batch ${BATCH}, shuffled; best and median epoch over ${ROUNDS} interleaved rounds after a warm-up epoch`,
-  `ours: ${cfg.concurrency} images in flight, prefetch ${cfg.prefetch} batches, sharp ${sharpInfo().sharp} / libvips ${sharpInfo().vips}, sharp.concurrency ${sharpInfo().concurrency}, UV_THREADPOOL_SIZE ${process.env.UV_THREADPOOL_SIZE ?? 'unset (4)'}, kernel ${cfg.decode.kernel}, failOn ${cfg.decode.failOn}, ICC ${cfg.decode.colourManagement}; tensors created with tfjs-backend-cpu and disposed`,
+  `ours: ${cfg.concurrency} images in flight, prefetch ${cfg.prefetch} batches, libjpeg-turbo ${sharpInfo().libjpegTurbo ?? 'addon not built'}, sharp ${sharpInfo().sharp} / libvips ${sharpInfo().vips}, sharp.concurrency ${sharpInfo().concurrency}, UV_THREADPOOL_SIZE ${process.env.UV_THREADPOOL_SIZE ?? 'unset (4)'}, kernel ${cfg.decode.kernel}, failOn ${cfg.decode.failOn}, ICC ${cfg.decode.colourManagement}; tensors created with tfjs-backend-cpu and disposed`,
   torchInfo
     ? `torchvision ${torchInfo.torchvision}, torch ${torchInfo.torch}, Pillow ${torchInfo.pillow}, Python ${torchInfo.python} (${py}), DataLoader ${torchInfo.workers} workers, persistent workers, warm-up epoch excluded`
     : 'torchvision: not measured',
-  ratio !== null ? `ratio ours/torchvision (random-resized-crop, best vs best): ${ratio.toFixed(2)}x (target >= 1.5x)` : 'ratio: n/a',
+  ratio !== null ? `ratio ours/torchvision (random-resized-crop, best vs best): ${ratio.toFixed(2)}x (target >= 1.5x); with sharp decoding everything: ${sharpRatio!.toFixed(2)}x` : 'ratio: n/a',
+  `decoders of the last default random-resized-crop epoch: ${decodedBy ? Object.entries(decodedBy).filter(([, n]) => n > 0).map(([k, n]) => `${k} ${n}`).join(', ') : 'n/a'} images`,
   'CPU ms/image: user + system time of all threads (ours) or of the main process and the DataLoader workers (torchvision, from /proc) per image; less sensitive to other load than images/s',
   cpuRatio !== null ? `images per CPU-second, ours/torchvision (random-resized-crop, medians): ${cpuRatio.toFixed(2)}x` : 'CPU ratio: n/a',
-  `single-threaded full decode only, CPU ms/image (best of 3 passes): sharp ${sharpDecode.toFixed(2)}, PIL ${pilDecode === null ? 'n/a' : pilDecode.toFixed(2)}`,
+  `single-threaded full decode only, CPU ms/image (best of 3 passes): sharp ${sharpDecode.toFixed(2)}, libjpeg-turbo addon ${nativeDecode === null ? 'n/a' : nativeDecode.toFixed(2)}, PIL ${pilDecode === null ? 'n/a' : pilDecode.toFixed(2)}`,
   `${cores} cores; 1-min load average ${load0.toFixed(2)} at start, ${loadavg()[0].toFixed(2)} at end (the machine is shared: figures are noisy)`,
 );
 writeBenchResult({
@@ -200,5 +228,5 @@ writeBenchResult({
   columns,
   rows,
   notes,
-  extra: { ours: Object.fromEntries([...ours].map(([k, v]) => [String(k), v])), oursCpuMs: Object.fromEntries([...oursCpu].map(([k, v]) => [String(k), v])), torchvision: torchRates, torchvisionCpuMs: torchCpu, torchInfo, ratio, cpuRatio, sharpDecodeCpuMs: sharpDecode, pilDecodeCpuMs: pilDecode, repeat: REPEAT, rounds: ROUNDS },
+  extra: { ours: Object.fromEntries([...ours].map(([k, v]) => [String(k), v])), oursCpuMs: Object.fromEntries([...oursCpu].map(([k, v]) => [String(k), v])), torchvision: torchRates, torchvisionCpuMs: torchCpu, torchInfo, ratio, sharpRatio, cpuRatio, decodedBy, sharpDecodeCpuMs: sharpDecode, nativeDecodeCpuMs: nativeDecode, pilDecodeCpuMs: pilDecode, repeat: REPEAT, rounds: ROUNDS },
 });

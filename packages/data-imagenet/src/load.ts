@@ -3,6 +3,7 @@ import { availableParallelism } from 'node:os';
 import sharp from 'sharp';
 import { DEFAULT_DECODE, type DecodeSettings } from './decode.js';
 import { filesOfClasses, labelFlatFolder, listClassFolders, listFlatFolder, readSynsetList, type ValLabelOptions } from './folders.js';
+import { nativeJpeg, resolveJpegDecoder, type JpegDecoder } from './native-jpeg.js';
 import { ImageFolder, type PipelineHooks, type RawDecoder, type RGB, type SplitConfig } from './split.js';
 
 export const IMAGENET_MEAN: RGB = [0.485, 0.456, 0.406];
@@ -55,6 +56,13 @@ export interface LoadImageNetOptions {
   colourManagement?: DecodeSettings['colourManagement'];
   /** Let crop-then-resize use JPEG shrink-on-load when the box shrinks 2x or more. Default true. */
   shrinkOnLoad?: boolean;
+  /**
+   * Decoder of JPEG files. 'auto' (default): the libjpeg-turbo addon of this package when it is built
+   * and kernel/colourManagement are at their defaults, else sharp. 'libjpeg-turbo': the addon or an
+   * error that says how to build it. 'sharp': sharp for every image. Images the addon does not
+   * handle (PNG, CMYK, damaged files) always go to sharp.
+   */
+  jpegDecoder?: JpegDecoder;
   /**
    * Tune sharp for many small pipelines: one libvips thread per image (parallelism comes from
    * `concurrency` images in flight) and no operation cache. These are process-wide sharp settings.
@@ -144,6 +152,7 @@ export async function loadImageNet(opts: LoadImageNetOptions): Promise<ImageNetD
       ...(opts.kernel ? { kernel: opts.kernel } : {}),
       ...(opts.colourManagement ? { colourManagement: opts.colourManagement } : {}),
       ...(opts.shrinkOnLoad !== undefined ? { shrinkOnLoad: opts.shrinkOnLoad } : {}),
+      ...(opts.jpegDecoder ? { jpegDecoder: opts.jpegDecoder } : {}),
     },
     scaleRange: opts.scaleRange ?? [256, 480],
     rrcScale: opts.rrcScale ?? [0.08, 1],
@@ -154,6 +163,7 @@ export async function loadImageNet(opts: LoadImageNetOptions): Promise<ImageNetD
     hooks: opts.hooks,
     decoder: opts.decoder,
   };
+  config.nativeJpeg = opts.decoder ? undefined : resolveJpegDecoder(config.decode.jpegDecoder, config.decode, config.warn);
   if (config.scaleRange[0] < imageSize) throw new Error(`scaleRange starts below imageSize (${config.scaleRange[0]} < ${imageSize})`);
 
   const train = filesOfClasses(trainFolders, classNames, opts.trainDir, true, opts.limitPerClass);
@@ -185,7 +195,7 @@ export async function loadImageNet(opts: LoadImageNetOptions): Promise<ImageNetD
   return ds;
 }
 
-/** Versions and process-wide settings of the sharp in use (for benchmark reports). */
-export function sharpInfo(): { sharp: string; vips: string; concurrency: number; simd: boolean } {
-  return { sharp: sharp.versions.sharp ?? 'unknown', vips: sharp.versions.vips, concurrency: sharp.concurrency(), simd: sharp.simd() };
+/** Versions and process-wide settings of the decoders in use (for benchmark reports). */
+export function sharpInfo(): { sharp: string; vips: string; concurrency: number; simd: boolean; libjpegTurbo: string | null } {
+  return { sharp: sharp.versions.sharp ?? 'unknown', vips: sharp.versions.vips, concurrency: sharp.concurrency(), simd: sharp.simd(), libjpegTurbo: nativeJpeg().addon?.libjpegTurbo ?? null };
 }

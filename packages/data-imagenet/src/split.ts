@@ -1,7 +1,8 @@
 /**
  * A labelled list of image files as an epoch of augmented, normalised batches.
  *
- * Decoding runs on sharp's worker threads with at most `concurrency` images in flight, and at most
+ * Decoding runs on libuv's thread pool (the libjpeg-turbo addon for JPEGs when it is built, sharp for
+ * everything else) with at most `concurrency` images in flight, and at most
  * `prefetch` batches are prepared ahead of the one the consumer holds, so memory stays bounded
  * while the consumer (the training step) rarely waits. Each image's augmentation is drawn from a
  * generator seeded by (seed, epoch, sample index), and batches are assembled by slot, so the output
@@ -10,7 +11,8 @@
 import { readFile } from 'node:fs/promises';
 import * as tf from '@tensorflow/tfjs-core';
 import { DEFAULT_DECODE, decodeRaw, imageSize, normalisationLut, normaliseInto, type DecodeSettings } from './decode.js';
-import { centerCropPlan, randomResizedCropPlan, scaleAugmentPlan, type Plan } from './geometry.js';
+import { decodeRegionNative, type NativeJpegAddon } from './native-jpeg.js';
+import { centerCropPlan, planOutput, randomResizedCropPlan, scaleAugmentPlan, type Plan } from './geometry.js';
 import { deriveSeed, permutation, Rng } from './prng.js';
 
 export type RGB = [number, number, number];
@@ -75,6 +77,31 @@ export interface EpochSummary {
   skippedFiles: string[];
   seconds: number;
   imagesPerSecond: number;
+  /** Images decoded by each decoder this epoch (sharp: non-JPEGs, CMYK, damaged files, or no addon). */
+  decodedBy: Record<DecodedBy, number>;
+}
+
+export type DecodedBy = 'libjpeg-turbo' | 'sharp' | 'custom';
+
+interface DecodedTile {
+  data: Uint8Array;
+  width: number;
+  height: number;
+  /** The normalisation pass mirrors the tile. */
+  flip: boolean;
+  by: DecodedBy;
+}
+
+/** The tile was decoded, normalised and written straight into the batch. */
+interface WrittenTile {
+  written: true;
+  by: DecodedBy;
+}
+
+/** Where a tile goes: floats [offset, offset + size^2 * 3) of `data`. */
+interface TileTarget {
+  data: Float32Array;
+  offset: number;
 }
 
 export interface DecodeEvent {
@@ -121,6 +148,8 @@ export interface SplitConfig {
   flip: boolean;
   warn: (message: string) => void;
   hooks?: PipelineHooks;
+  /** The libjpeg-turbo addon, when JPEG plans run on it (see resolveJpegDecoder). */
+  nativeJpeg?: NativeJpegAddon;
   decoder?: RawDecoder;
 }
 
@@ -215,9 +244,11 @@ export class ImageFolder implements ImageFolderSplit {
     return scaleAugmentPlan(width, height, rng, { size, minSize: c.scaleRange[0], maxSize: c.scaleRange[1], flip: c.flip });
   }
 
-  private async decodeOne(index: number, planFor: (w: number, h: number) => Plan): Promise<{ data: Uint8Array; width: number; height: number; flip: boolean }> {
+  private async decodeOne(index: number, planFor: (w: number, h: number) => Plan): Promise<DecodedTile>;
+  private async decodeOne(index: number, planFor: (w: number, h: number) => Plan, target: TileTarget): Promise<DecodedTile | WrittenTile>;
+  private async decodeOne(index: number, planFor: (w: number, h: number) => Plan, target?: TileTarget): Promise<DecodedTile | WrittenTile> {
     const file = this.files[index];
-    if (this.config.decoder) return this.config.decoder(file, planFor);
+    if (this.config.decoder) return { ...(await this.config.decoder(file, planFor)), by: 'custom' };
     let src: Buffer | string = file;
     let width = this.widths[index];
     let height = this.heights[index];
@@ -229,8 +260,20 @@ export class ImageFolder implements ImageFolderSplit {
       this.heights[index] = height;
     }
     const plan = planFor(width, height);
+    const native = this.config.nativeJpeg;
+    if (native) {
+      const out = planOutput(plan);
+      const S = this.config.imageSize;
+      if (target && out.width === S && out.height === S) {
+        const r = await decodeRegionNative(native, src, plan, this.config.decode, { data: target.data, offset: target.offset, lut: this.lut });
+        if (r === true) return { written: true, by: 'libjpeg-turbo' };
+      } else {
+        const t = await decodeRegionNative(native, src, plan, this.config.decode);
+        if (typeof t !== 'string') return { ...t, flip: plan.flip, by: 'libjpeg-turbo' };
+      }
+    }
     const tile = await decodeRaw(src, plan, this.config.decode); // mirrored by sharp when plan.flip
-    return { data: tile.data, width: tile.width, height: tile.height, flip: false };
+    return { data: tile.data, width: tile.width, height: tile.height, flip: false, by: 'sharp' };
   }
 
   /** One sample as a normalised [H, W, 3] float32 array (no tensors). */
@@ -291,6 +334,7 @@ export class ImageFolder implements ImageFolderSplit {
     let stopped = false;
     let fatal: unknown;
     const skippedFiles: string[] = [];
+    const decodedBy: Record<DecodedBy, number> = { 'libjpeg-turbo': 0, sharp: 0, custom: 0 };
     let images = 0;
     let batches = 0;
 
@@ -320,15 +364,20 @@ export class ImageFolder implements ImageFolderSplit {
         const ev: DecodeEvent = { index, position: pos, file };
         inFlight++;
         c.hooks?.onDecodeStart?.(ev);
-        this.decodeOne(index, (w, h) => this.planFor(index, w, h, augment, seed, epoch)).then(
+        this.decodeOne(index, (w, h) => this.planFor(index, w, h, augment, seed, epoch), { data: slots.xs, offset: slot * tile }).then(
           (t) => {
             inFlight--;
             c.hooks?.onDecodeEnd?.({ ...ev, ok: true });
-            if (t.width !== S || t.height !== S) {
+            if ('written' in t) {
+              slots.ok[slot] = 1;
+              decodedBy[t.by]++;
+              finishSlot(b);
+            } else if (t.width !== S || t.height !== S) {
               fail(b, file, new Error(`decoded to ${t.width}x${t.height}, expected ${S}x${S}`));
             } else {
               normaliseInto(t.data, t.width, t.height, t.flip, this.lut, slots.xs, slot * tile);
               slots.ok[slot] = 1;
+              decodedBy[t.by]++;
               finishSlot(b);
             }
             pump();
@@ -391,7 +440,7 @@ export class ImageFolder implements ImageFolderSplit {
       stopped = true;
     }
     const seconds = (performance.now() - started) / 1000;
-    const summary: EpochSummary = { epoch, batches, images, skipped: skippedFiles.length, skippedFiles, seconds, imagesPerSecond: images / seconds };
+    const summary: EpochSummary = { epoch, batches, images, skipped: skippedFiles.length, skippedFiles, seconds, imagesPerSecond: images / seconds, decodedBy };
     this.lastEpoch = summary;
     if (summary.skipped > 0) c.warn(`[data-imagenet] epoch ${epoch}: ${summary.skipped} unreadable image(s) skipped, ${images} used`);
     opts.onEpochEnd?.(summary);

@@ -37,10 +37,10 @@ describe('packed packages installed in a fresh project outside the workspace', (
     }
     const project = join(work, 'project');
     mkdirp(project);
-    // npm 11 runs no dependency's install script unless allowed: the addon builds on install once allowed.
+    // npm 11 runs no dependency's install script unless allowed: the addons build on install once allowed.
     writeFileSync(
       join(project, 'package.json'),
-      JSON.stringify({ name: 'lm-user-project', private: true, type: 'module', allowScripts: { '@lm/backend-onednn': true } }, null, 2),
+      JSON.stringify({ name: 'lm-user-project', private: true, type: 'module', allowScripts: { '@lm/backend-onednn': true, '@lm/data-imagenet': true } }, null, 2),
     );
     run('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error',
       ...TFJS, ...PACKAGES.map((p) => tarballs[p]!)], project);
@@ -54,7 +54,7 @@ describe('packed packages installed in a fresh project outside the workspace', (
     for (const p of PACKAGES) {
       const files = execFileSync('tar', ['-tzf', tarballs[p]!], { encoding: 'utf8' }).trim().split('\n').map((f) => f.replace(/^package\//, ''));
       expect(files, p).toEqual(expect.arrayContaining(['package.json', 'README.md', 'LICENSE', 'dist/index.js', 'dist/index.cjs', 'dist/index.d.ts']));
-      const allowed = p === 'backend-onednn' ? /^(package\.json|README\.md|LICENSE|dist\/|native\/|scripts\/|binding\.gyp$)/ : /^(package\.json|README\.md|LICENSE|dist\/)/;
+      const allowed = p === 'backend-onednn' || p === 'data-imagenet' ? /^(package\.json|README\.md|LICENSE|dist\/|native\/|scripts\/|binding\.gyp$)/ : /^(package\.json|README\.md|LICENSE|dist\/)/;
       expect(files.filter((f) => !allowed.test(f)), p).toEqual([]);
       expect(files.some((f) => f.includes('.test.')), p).toBe(false);
     }
@@ -80,6 +80,7 @@ describe('packed packages installed in a fresh project outside the workspace', (
     expect(r.imagenet).toBe('function');
     expect(r.trainer).toBeGreaterThan(0);
     expect(r.onednn, 'the oneDNN addon builds on install').toBe(true);
+    expect(r.libjpegTurbo, 'the libjpeg-turbo addon of @lm/data-imagenet builds on install').toMatch(/^\d+\.\d+/);
   });
 
   it('loads every package with require() as CommonJS', () => {
@@ -87,6 +88,7 @@ describe('packed packages installed in a fresh project outside the workspace', (
     expect(r.blocks).toContain('user-block');
     expect(r.params).toBeGreaterThan(0);
     expect([r.cifar, r.imagenet, r.onednn]).toEqual(['function', 'function', 'function']);
+    expect(r.libjpegTurbo).toMatch(/^\d+\.\d+/);
     expect(r.strategies).toContain('stochastic-depth');
   });
 
