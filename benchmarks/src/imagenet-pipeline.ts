@@ -16,13 +16,13 @@
  * (default 5), IMAGENET_BENCH_PYTHON (python executable), IMAGENET_BENCH_CONCURRENCY.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { availableParallelism, loadavg } from 'node:os';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
-import { decodeRaw, decodeRegionNative, ImageFolder, imageSize, loadImageNet, nativeJpeg, sharpInfo, type Augment, type EpochSummary, type Plan } from '@lm/data-imagenet';
+import { decodeRaw, decodeRegionNative, ImageFolder, imageSize, loadImageNet, nativeJpeg, sharpInfo, sourceBox, type Augment, type EpochSummary, type Plan } from '@lm/data-imagenet';
 import { readFile } from 'node:fs/promises';
 import { sharedDir, writeBenchResult, type Cell } from './report.js';
 
@@ -197,6 +197,48 @@ if (py) {
   if (r.status === 0) pilDecode = (JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as { decode_cpu_ms?: number }).decode_cpu_ms ?? null;
 }
 
+// Agreement with Pillow: each image's random-resized-crop box (seed 7, unflipped) through the addon and
+// through sharp, against PIL's resize(BILINEAR, box=...), the resampling torchvision's RandomResizedCrop uses.
+const agreement: Record<string, { mean_abs: number; max_abs: number } | null> = { addon: null, sharp: null };
+if (py) {
+  const tmp = mkdtempSync(join(tmpdir(), 'lm-imagenet-bench-'));
+  try {
+    const S = cfg.imageSize;
+    const plans = sizes.map((sz, i) => ({ ...ds.train.planFor(i, sz.width, sz.height, 'random-resized-crop', 7, 0), flip: false }));
+    const items = plans.map((p, i) => {
+      const b = sourceBox(p);
+      return { path: ds.train.files[i], box: [b.x, b.y, b.x + b.width, b.y + b.height] };
+    });
+    const decoders: [string, (i: number) => Promise<Uint8Array | null>][] = [
+      ['sharp', async (i) => (await decodeRaw(bytes[i], plans[i], { ...cfg.decode, shrinkOnLoad: false })).data],
+    ];
+    if (native.addon) {
+      const addon = native.addon;
+      decoders.unshift(['addon', async (i) => {
+        const r = await decodeRegionNative(addon, bytes[i], plans[i], { shrinkOnLoad: false });
+        return typeof r === 'string' ? null : r.data;
+      }]);
+    }
+    for (const [name, decode] of decoders) {
+      const tiles = new Uint8Array(plans.length * S * S * 3);
+      const kept: typeof items = [];
+      for (let i = 0; i < plans.length; i++) {
+        const t = await decode(i);
+        if (!t) continue;
+        tiles.set(t, kept.length * S * S * 3);
+        kept.push(items[i]);
+      }
+      const bin = join(tmp, `${name}.bin`);
+      writeFileSync(bin, tiles.subarray(0, kept.length * S * S * 3));
+      writeFileSync(join(tmp, `${name}.json`), JSON.stringify({ bin, size: S, items: kept }));
+      const r = spawnSync(py, [join(here, 'torchvision_pipeline.py'), '--root', dataDir, '--compare', join(tmp, `${name}.json`)], { encoding: 'utf8' });
+      if (r.status === 0) agreement[name] = JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as { mean_abs: number; max_abs: number };
+    }
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
 const torchBest = torchRates.length ? Math.max(...torchRates) : null;
 const rows: Cell[][] = [];
 for (const t of transforms) {
@@ -220,6 +262,8 @@ notes.push(
   'CPU ms/image: user + system time of all threads (ours) or of the main process and the DataLoader workers (torchvision, from /proc) per image; less sensitive to other load than images/s',
   cpuRatio !== null ? `images per CPU-second, ours/torchvision (random-resized-crop, medians): ${cpuRatio.toFixed(2)}x` : 'CPU ratio: n/a',
   `single-threaded full decode only, CPU ms/image (best of 3 passes): sharp ${sharpDecode.toFixed(2)}, libjpeg-turbo addon ${nativeDecode === null ? 'n/a' : nativeDecode.toFixed(2)}, PIL ${pilDecode === null ? 'n/a' : pilDecode.toFixed(2)}`,
+  `pixels against Pillow's resize(BILINEAR, box) of each image's random-resized-crop box (seed 7, unflipped, shrink-on-load off), mean / max absolute difference in 0..255 levels: ` +
+    `libjpeg-turbo addon ${agreement.addon ? `${agreement.addon.mean_abs.toFixed(2)} / ${agreement.addon.max_abs}` : 'n/a'}, sharp ${agreement.sharp ? `${agreement.sharp.mean_abs.toFixed(2)} / ${agreement.sharp.max_abs}` : 'n/a'}`,
   `${cores} cores; 1-min load average ${load0.toFixed(2)} at start, ${loadavg()[0].toFixed(2)} at end (the machine is shared: figures are noisy)`,
 );
 writeBenchResult({
@@ -228,5 +272,5 @@ writeBenchResult({
   columns,
   rows,
   notes,
-  extra: { ours: Object.fromEntries([...ours].map(([k, v]) => [String(k), v])), oursCpuMs: Object.fromEntries([...oursCpu].map(([k, v]) => [String(k), v])), torchvision: torchRates, torchvisionCpuMs: torchCpu, torchInfo, ratio, sharpRatio, cpuRatio, decodedBy, sharpDecodeCpuMs: sharpDecode, nativeDecodeCpuMs: nativeDecode, pilDecodeCpuMs: pilDecode, repeat: REPEAT, rounds: ROUNDS },
+  extra: { ours: Object.fromEntries([...ours].map(([k, v]) => [String(k), v])), oursCpuMs: Object.fromEntries([...oursCpu].map(([k, v]) => [String(k), v])), torchvision: torchRates, torchvisionCpuMs: torchCpu, torchInfo, ratio, sharpRatio, cpuRatio, decodedBy, agreement, sharpDecodeCpuMs: sharpDecode, nativeDecodeCpuMs: nativeDecode, pilDecodeCpuMs: pilDecode, repeat: REPEAT, rounds: ROUNDS },
 });

@@ -26,6 +26,10 @@ def main() -> int:
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--compare", metavar="MANIFEST",
+                   help="instead: mean and max absolute difference of raw RGB tiles against PIL's "
+                        "resize(BILINEAR, box=...); MANIFEST is JSON {bin, size, items: [{path, box}]} and "
+                        "bin holds one size x size x 3 uint8 tile per item, in order")
     p.add_argument("--decode-only", action="store_true",
                    help="instead: CPU ms per image of a single-threaded PIL decode (open + convert('RGB'))")
     args = p.parse_args()
@@ -47,6 +51,25 @@ def main() -> int:
     classes = sorted(d.name for d in os.scandir(args.root) if d.is_dir())
     class_to_idx = {c: i for i, c in enumerate(classes)}
     samples = make_dataset(args.root, class_to_idx, extensions=IMG_EXTENSIONS)
+
+    if args.compare:
+        import numpy as np
+        from PIL import Image
+        with open(args.compare) as f:
+            manifest = json.load(f)
+        size = manifest["size"]
+        tiles = np.fromfile(manifest["bin"], dtype=np.uint8).reshape(-1, size, size, 3).astype(np.int32)
+        total = 0.0
+        worst = 0
+        for tile, item in zip(tiles, manifest["items"]):
+            with Image.open(item["path"]) as im:
+                ref = np.asarray(im.convert("RGB").resize((size, size), Image.BILINEAR, box=tuple(item["box"]))).astype(np.int32)
+            d = np.abs(ref - tile)
+            total += d.mean()
+            worst = max(worst, int(d.max()))
+        print(json.dumps({"available": True, "mean_abs": total / len(manifest["items"]), "max_abs": worst,
+                          "images": len(manifest["items"]), "pillow": PIL.__version__}))
+        return 0
 
     if args.decode_only:
         from PIL import Image
