@@ -100,7 +100,7 @@ for (let r = 0; r < REPEAT; r++) {
   labels.push(...ds.train.labels);
 }
 const split = new ImageFolder(files, labels, cfg, true);
-const sharpOnly = new ImageFolder(files, labels, { ...cfg, nativeJpeg: undefined, decode: { ...cfg.decode, jpegDecoder: 'sharp' } }, true);
+const sharpOnly = new ImageFolder(files, labels, { ...cfg, nativeJpeg: undefined }, true);
 const native = nativeJpeg();
 if (!native.addon) notes.push(`libjpeg-turbo addon not built, the default row decodes with sharp: ${native.error?.message.split('\n')[0]}`);
 
@@ -165,32 +165,29 @@ for (let round = 0; round < ROUNDS; round++) {
 // Single-threaded full decode (no crop, no resize): CPU ms per image, sharp, libjpeg-turbo addon and PIL, best of 3 passes.
 const bytes = await Promise.all(ds.train.files.map((f) => readFile(f)));
 const sizes = await Promise.all(bytes.map((b) => imageSize(b)));
-let sharpDecode = Infinity;
-for (let pass = 0; pass < 3; pass++) {
-  const c0 = process.cpuUsage();
-  for (let i = 0; i < bytes.length; i++) {
-    const { width, height } = sizes[i];
-    const whole: Plan = { kind: 'crop-resize', srcWidth: width, srcHeight: height, left: 0, top: 0, width, height, outWidth: width, outHeight: height, flip: false };
-    await decodeRaw(bytes[i], whole, cfg.decode);
-  }
-  const c = process.cpuUsage(c0);
-  sharpDecode = Math.min(sharpDecode, (c.user + c.system) / 1000 / bytes.length);
-}
-let nativeDecode: number | null = null;
-if (native.addon) {
-  nativeDecode = Infinity;
+const wholeImage = (i: number): Plan => {
+  const { width, height } = sizes[i];
+  return { kind: 'crop-resize', srcWidth: width, srcHeight: height, left: 0, top: 0, width, height, outWidth: width, outHeight: height, flip: false };
+};
+/** CPU ms per image of decoding every image one after the other, best of 3 passes. */
+async function decodeCpuMs(decode: (i: number) => Promise<unknown>): Promise<number> {
+  let best = Infinity;
   for (let pass = 0; pass < 3; pass++) {
     const c0 = process.cpuUsage();
-    for (let i = 0; i < bytes.length; i++) {
-      const { width, height } = sizes[i];
-      const whole: Plan = { kind: 'crop-resize', srcWidth: width, srcHeight: height, left: 0, top: 0, width, height, outWidth: width, outHeight: height, flip: false };
-      const r = await decodeRegionNative(native.addon, bytes[i], whole, cfg.decode);
-      if (typeof r === 'string') await decodeRaw(bytes[i], whole, cfg.decode); // left to sharp, as the pipeline does
-    }
+    for (let i = 0; i < bytes.length; i++) await decode(i);
     const c = process.cpuUsage(c0);
-    nativeDecode = Math.min(nativeDecode, (c.user + c.system) / 1000 / bytes.length);
+    best = Math.min(best, (c.user + c.system) / 1000 / bytes.length);
   }
+  return best;
 }
+const sharpDecode = await decodeCpuMs((i) => decodeRaw(bytes[i], wholeImage(i), cfg.decode));
+const addon = native.addon;
+const nativeDecode = addon
+  ? await decodeCpuMs(async (i) => {
+      const r = await decodeRegionNative(addon, bytes[i], wholeImage(i), cfg.decode);
+      if (typeof r === 'string') await decodeRaw(bytes[i], wholeImage(i), cfg.decode); // left to sharp, as the pipeline does
+    })
+  : null;
 let pilDecode: number | null = null;
 if (py) {
   const r = spawnSync(py, [join(here, 'torchvision_pipeline.py'), '--root', dataDir, '--decode-only', '--trials', '3'], { encoding: 'utf8' });
@@ -212,8 +209,7 @@ if (py) {
     const decoders: [string, (i: number) => Promise<Uint8Array | null>][] = [
       ['sharp', async (i) => (await decodeRaw(bytes[i], plans[i], { ...cfg.decode, shrinkOnLoad: false })).data],
     ];
-    if (native.addon) {
-      const addon = native.addon;
+    if (addon) {
       decoders.unshift(['addon', async (i) => {
         const r = await decodeRegionNative(addon, bytes[i], plans[i], { shrinkOnLoad: false });
         return typeof r === 'string' ? null : r.data;

@@ -7,12 +7,12 @@
 
 #include "resample.h"
 
+#define LM_STR2(x) #x
+#define LM_STR(x) LM_STR2(x)
+
 namespace lmjpeg {
 
 namespace {
-
-#define LM_STR2(x) #x
-#define LM_STR(x) LM_STR2(x)
 
 struct ErrorManager {
   jpeg_error_mgr pub;
@@ -43,24 +43,11 @@ bool endsWithEoi(const uint8_t* data, size_t size) {
   return n >= 2 && data[n - 2] == 0xFF && data[n - 1] == 0xD9;
 }
 
-}  // namespace
-
-const char* libjpegTurboVersion() {
-#ifdef LIBJPEG_TURBO_VERSION
-  return LM_STR(LIBJPEG_TURBO_VERSION);
-#else
-  return "unknown";
-#endif
-}
-
-namespace {
-
 // The rows and columns of the (IDCT-scaled) image the resampler reads, decoded into `region`.
 struct Decoded {
   AxisTaps x, y;
   int colOrigin = 0;
   int stride = 0;
-  int shrink = 1;
 };
 
 // libjpeg reports errors by longjmp, so this frame holds no C++ object that owns memory; the
@@ -104,7 +91,6 @@ bool decodeRows(const uint8_t* data, size_t size, const RegionRequest& req, std:
   // scaled pixel i covers full-size pixels [i * shrink, (i + 1) * shrink)
   out->x = axisTaps(req.x / shrink, req.width / shrink, req.outWidth, static_cast<int>(cinfo.output_width));
   out->y = axisTaps(req.y / shrink, req.height / shrink, req.outHeight, static_cast<int>(cinfo.output_height));
-  out->shrink = shrink;
 
   jpeg_start_decompress(&cinfo);
   JDIMENSION colOrigin = static_cast<JDIMENSION>(out->x.lo);
@@ -139,6 +125,14 @@ bool decodeRows(const uint8_t* data, size_t size, const RegionRequest& req, std:
 
 }  // namespace
 
+const char* libjpegTurboVersion() {
+#ifdef LIBJPEG_TURBO_VERSION
+  return LM_STR(LIBJPEG_TURBO_VERSION);
+#else
+  return "unknown";
+#endif
+}
+
 RegionResult decodeJpegRegion(const uint8_t* data, size_t size, const RegionRequest& req) {
   RegionResult result;
   if (size < 4 || data[0] != 0xFF || data[1] != 0xD8 || data[2] != 0xFF) {
@@ -154,7 +148,6 @@ RegionResult decodeJpegRegion(const uint8_t* data, size_t size, const RegionRequ
       result.rgb.resize(static_cast<size_t>(req.outWidth) * req.outHeight * 3);
       resampleRgb(region.get(), d.stride, d.colOrigin, d.y.lo, d.x, d.y, result.rgb.data());
       result.ok = true;
-      result.shrink = d.shrink;
     }
   }
   return result;

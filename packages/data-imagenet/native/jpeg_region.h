@@ -21,7 +21,6 @@ struct RegionResult {
   bool ok = false;
   std::string reason;
   std::vector<uint8_t> rgb;  // outHeight x outWidth x 3
-  int shrink = 1;            // IDCT scale denominator used
 };
 
 RegionResult decodeJpegRegion(const uint8_t* data, size_t size, const RegionRequest& req);

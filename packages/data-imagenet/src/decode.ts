@@ -11,7 +11,6 @@
 import sharp from 'sharp';
 import { readHeader } from './header.js';
 import { planOutput, type Plan, type ResizeCropPlan } from './geometry.js';
-import type { JpegDecoder } from './native-jpeg.js';
 
 export type FailOn = 'none' | 'truncated' | 'error' | 'warning';
 export type Kernel = 'nearest' | 'linear' | 'cubic' | 'mitchell' | 'lanczos2' | 'lanczos3';
@@ -34,11 +33,6 @@ export interface DecodeSettings {
   shrinkOnLoad: boolean;
   /** sharp's fastShrinkOnLoad (largest power-of-two shrink on load). Default true. */
   fastShrinkOnLoad: boolean;
-  /**
-   * Which decoder runs the plans of JPEG files: 'auto' (default) the libjpeg-turbo addon when it is
-   * built and the settings allow it (kernel 'linear', ICC ignored), else sharp; or either one.
-   */
-  jpegDecoder: JpegDecoder;
 }
 
 export const DEFAULT_DECODE: DecodeSettings = {
@@ -47,7 +41,6 @@ export const DEFAULT_DECODE: DecodeSettings = {
   colourManagement: 'ignore',
   shrinkOnLoad: true,
   fastShrinkOnLoad: true,
-  jpegDecoder: 'auto',
 };
 
 /** Width and height of an encoded image: parsed from a JPEG/PNG header, else asked of sharp. */

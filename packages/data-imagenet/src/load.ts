@@ -152,7 +152,6 @@ export async function loadImageNet(opts: LoadImageNetOptions): Promise<ImageNetD
       ...(opts.kernel ? { kernel: opts.kernel } : {}),
       ...(opts.colourManagement ? { colourManagement: opts.colourManagement } : {}),
       ...(opts.shrinkOnLoad !== undefined ? { shrinkOnLoad: opts.shrinkOnLoad } : {}),
-      ...(opts.jpegDecoder ? { jpegDecoder: opts.jpegDecoder } : {}),
     },
     scaleRange: opts.scaleRange ?? [256, 480],
     rrcScale: opts.rrcScale ?? [0.08, 1],
@@ -163,7 +162,7 @@ export async function loadImageNet(opts: LoadImageNetOptions): Promise<ImageNetD
     hooks: opts.hooks,
     decoder: opts.decoder,
   };
-  config.nativeJpeg = opts.decoder ? undefined : resolveJpegDecoder(config.decode.jpegDecoder, config.decode, config.warn);
+  config.nativeJpeg = opts.decoder ? undefined : resolveJpegDecoder(opts.jpegDecoder ?? 'auto', config.decode, config.warn);
   if (config.scaleRange[0] < imageSize) throw new Error(`scaleRange starts below imageSize (${config.scaleRange[0]} < ${imageSize})`);
 
   const train = filesOfClasses(trainFolders, classNames, opts.trainDir, true, opts.limitPerClass);

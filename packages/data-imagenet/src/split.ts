@@ -12,7 +12,7 @@ import { readFile } from 'node:fs/promises';
 import * as tf from '@tensorflow/tfjs-core';
 import { DEFAULT_DECODE, decodeRaw, imageSize, normalisationLut, normaliseInto, type DecodeSettings } from './decode.js';
 import { decodeRegionNative, type NativeJpegAddon } from './native-jpeg.js';
-import { centerCropPlan, planOutput, randomResizedCropPlan, scaleAugmentPlan, type Plan } from './geometry.js';
+import { centerCropPlan, randomResizedCropPlan, scaleAugmentPlan, type Plan } from './geometry.js';
 import { deriveSeed, permutation, Rng } from './prng.js';
 
 export type RGB = [number, number, number];
@@ -244,9 +244,8 @@ export class ImageFolder implements ImageFolderSplit {
     return scaleAugmentPlan(width, height, rng, { size, minSize: c.scaleRange[0], maxSize: c.scaleRange[1], flip: c.flip });
   }
 
-  private async decodeOne(index: number, planFor: (w: number, h: number) => Plan): Promise<DecodedTile>;
-  private async decodeOne(index: number, planFor: (w: number, h: number) => Plan, target: TileTarget): Promise<DecodedTile | WrittenTile>;
-  private async decodeOne(index: number, planFor: (w: number, h: number) => Plan, target?: TileTarget): Promise<DecodedTile | WrittenTile> {
+  /** Decodes one image: written into `target` by the libjpeg-turbo addon, or returned as raw RGB for the caller to normalise. */
+  private async decodeOne(index: number, planFor: (w: number, h: number) => Plan, target: TileTarget): Promise<DecodedTile | WrittenTile> {
     const file = this.files[index];
     if (this.config.decoder) return { ...(await this.config.decoder(file, planFor)), by: 'custom' };
     let src: Buffer | string = file;
@@ -261,17 +260,7 @@ export class ImageFolder implements ImageFolderSplit {
     }
     const plan = planFor(width, height);
     const native = this.config.nativeJpeg;
-    if (native) {
-      const out = planOutput(plan);
-      const S = this.config.imageSize;
-      if (target && out.width === S && out.height === S) {
-        const r = await decodeRegionNative(native, src, plan, this.config.decode, { data: target.data, offset: target.offset, lut: this.lut });
-        if (r === true) return { written: true, by: 'libjpeg-turbo' };
-      } else {
-        const t = await decodeRegionNative(native, src, plan, this.config.decode);
-        if (typeof t !== 'string') return { ...t, flip: plan.flip, by: 'libjpeg-turbo' };
-      }
-    }
+    if (native && (await decodeRegionNative(native, src, plan, this.config.decode, { ...target, lut: this.lut })) === true) return { written: true, by: 'libjpeg-turbo' };
     const tile = await decodeRaw(src, plan, this.config.decode); // mirrored by sharp when plan.flip
     return { data: tile.data, width: tile.width, height: tile.height, flip: false, by: 'sharp' };
   }
@@ -282,8 +271,8 @@ export class ImageFolder implements ImageFolderSplit {
     const aug = augment === true ? 'scale' : augment;
     const s = this.config.imageSize;
     const out = new Float32Array(s * s * 3);
-    const t = await this.decodeOne(index, (w, h) => this.planFor(index, w, h, aug, opts.seed ?? 0, opts.epoch ?? 0));
-    normaliseInto(t.data, t.width, t.height, t.flip, this.lut, out, 0);
+    const t = await this.decodeOne(index, (w, h) => this.planFor(index, w, h, aug, opts.seed ?? 0, opts.epoch ?? 0), { data: out, offset: 0 });
+    if (!('written' in t)) normaliseInto(t.data, t.width, t.height, t.flip, this.lut, out, 0);
     return out;
   }
 
