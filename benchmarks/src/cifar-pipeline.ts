@@ -12,7 +12,7 @@ import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { type ArraySplit, type BatchOptions, type CifarSplit, loadCifar } from '@lm/data-cifar';
-import { type Cell, resultsDir, sharedDir, writeBenchResult } from './report';
+import { type Cell, median, resultsDir, sharedDir, writeBenchResult } from './report';
 
 const BATCH = 128;
 const EPOCHS = Number(process.env.CIFAR_BENCH_EPOCHS ?? 3);
@@ -39,7 +39,7 @@ async function pickBackend(): Promise<string> {
   return 'cpu';
 }
 
-/** Images/s of one epoch; `tensors: false` assembles the host Float32Arrays only. */
+/** Images and seconds of one epoch through the tensor API (tensors created and disposed). */
 async function epochRate(split: CifarSplit, opts: BatchOptions): Promise<{ images: number; seconds: number }> {
   const t0 = performance.now();
   let images = 0;
@@ -49,11 +49,6 @@ async function epochRate(split: CifarSplit, opts: BatchOptions): Promise<{ image
     b.ys.dispose();
   }
   return { images, seconds: (performance.now() - t0) / 1000 };
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
 }
 
 /** Training images/s of @lm/backend-onednn from results/train-throughput.json, if that benchmark has run. */

@@ -24,7 +24,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
 import { decodeRaw, decodeRegionNative, ImageFolder, imageSize, loadImageNet, nativeJpeg, sharpInfo, sourceBox, type Augment, type EpochSummary, type Plan } from '@lm/data-imagenet';
 import { readFile } from 'node:fs/promises';
-import { sharedDir, writeBenchResult, type Cell } from './report.js';
+import { median, sharedDir, writeBenchResult, type Cell } from './report.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const dataDir = join(sharedDir(), 'datasets', 'imagenet-sample');
@@ -67,11 +67,6 @@ function runTorch(py: string): TorchResult {
   const line = r.stdout.trim().split('\n').pop() ?? '';
   return JSON.parse(line) as TorchResult;
 }
-
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 
 if (!existsSync(dataDir)) {
   const why = `no data at ${dataDir} (set LM_SHARED_DIR)`;

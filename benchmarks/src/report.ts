@@ -39,6 +39,12 @@ export function toMarkdown(t: BenchTable): string {
 }
 
 /** Prints the table and writes `results/<name>.json` and `results/<name>.md` atomically. */
+/** Median of a non-empty list (mean of the two middle values for an even count). */
+export function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
 export function writeBenchResult(t: BenchTable): void {
   const md = toMarkdown(t);
   process.stdout.write('\n' + md);

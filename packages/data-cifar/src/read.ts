@@ -13,6 +13,7 @@ import {
   type ParsedBatch,
   type Variant,
 } from './format.js';
+import { OFFICIAL } from './locate.js';
 import { readTarFile } from './tar.js';
 
 export interface RawCifar {
@@ -73,13 +74,9 @@ export async function readCifarSource(path: string, variant: Variant, opts: Read
   const seen: string[] = [];
   const wanted = WANTED[variant];
   if (!existsSync(path)) throw new CifarFormatError(path, 'does not exist');
-  if (statSync(path).isFile()) {
-    let total: number | undefined;
-    try {
-      total = statSync(path).size;
-    } catch {
-      total = undefined;
-    }
+  const st = statSync(path);
+  if (st.isFile()) {
+    const total = st.size;
     const onBytes = opts.onProgress ? (b: number) => opts.onProgress!({ phase: 'read', file: path, bytes: b, total }) : undefined;
     for await (const m of readTarFile(path, (n) => wanted(basename(n)), onBytes)) {
       if (m.type !== 'file') continue;
@@ -104,8 +101,7 @@ export async function readCifarSource(path: string, variant: Variant, opts: Read
 
 /** The folder that holds the batch files: `path` itself or `path/cifar-10-batches-bin` / `path/cifar-100-binary`. */
 function resolveFolder(path: string, variant: Variant): string {
-  const sub = variant === 'cifar10' ? 'cifar-10-batches-bin' : 'cifar-100-binary';
-  const inner = join(path, sub);
+  const inner = join(path, OFFICIAL[variant].folder);
   if (existsSync(inner) && statSync(inner).isDirectory()) return inner;
   return path;
 }

@@ -128,18 +128,18 @@ export interface Release {
 
 export const C10_NAMES = ['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck'];
 
-/**
- * Writes a tiny CIFAR-10 release: `<dir>/<archiveName>` (tar.gz) and the extracted `<dir>/cifar-10-batches-bin/`.
- * `override` replaces member contents (for bad-input tests); `null` drops a member.
- */
-export function makeCifar10(opts: {
-  perBatch?: number;
+/** Options shared by `makeCifar10` and `makeCifar100`. */
+interface ReleaseOptions {
   test?: number;
   seed?: number;
   archiveName?: string;
   dir?: string;
+  /** Replaces member contents (for bad-input tests); `null` drops a member. */
   override?: Record<string, Buffer | null>;
-}): Release {
+}
+
+/** Writes a tiny CIFAR-10 release: `<dir>/<archiveName>` (tar.gz) and the extracted `<dir>/cifar-10-batches-bin/`. */
+export function makeCifar10(opts: ReleaseOptions & { perBatch?: number }): Release {
   const perBatch = opts.perBatch ?? 12;
   const seed = opts.seed ?? 1;
   const dir = opts.dir ?? tmp();
@@ -151,21 +151,10 @@ export function makeCifar10(opts: {
   files['batches.meta.txt'] = Buffer.from(C10_NAMES.join('\n') + '\n\n');
   for (const i of [1, 3]) files[`data_batch_${i}.bin`] = batches[i - 1].bin;
   if (test) files['test_batch.bin'] = test.bin;
-  for (const [k, v] of Object.entries(opts.override ?? {})) {
-    if (v === null) delete files[k];
-    else files[k] = v;
-  }
-  return writeRelease(dir, 'cifar-10-batches-bin', opts.archiveName ?? 'cifar-10-binary.tar.gz', files, cat(batches), test);
+  return writeRelease(dir, 'cifar-10-batches-bin', opts.archiveName ?? 'cifar-10-binary.tar.gz', files, opts.override, cat(batches), test);
 }
 
-export function makeCifar100(opts: {
-  train?: number;
-  test?: number;
-  seed?: number;
-  archiveName?: string;
-  dir?: string;
-  override?: Record<string, Buffer | null>;
-}): Release {
+export function makeCifar100(opts: ReleaseOptions & { train?: number }): Release {
   const seed = opts.seed ?? 2;
   const dir = opts.dir ?? tmp();
   const train = makeRecords(opts.train ?? 40, 'cifar100', seed * 100 + 1);
@@ -176,11 +165,7 @@ export function makeCifar100(opts: {
     'train.bin': train.bin,
   };
   if (test) files['test.bin'] = test.bin;
-  for (const [k, v] of Object.entries(opts.override ?? {})) {
-    if (v === null) delete files[k];
-    else files[k] = v;
-  }
-  return writeRelease(dir, 'cifar-100-binary', opts.archiveName ?? 'cifar-100-binary.tar.gz', files, train, test);
+  return writeRelease(dir, 'cifar-100-binary', opts.archiveName ?? 'cifar-100-binary.tar.gz', files, opts.override, train, test);
 }
 
 function writeRelease(
@@ -188,9 +173,14 @@ function writeRelease(
   folderName: string,
   archiveName: string,
   files: Record<string, Buffer>,
+  override: ReleaseOptions['override'],
   train: Records,
   test: Records | undefined,
 ): Release {
+  for (const [k, v] of Object.entries(override ?? {})) {
+    if (v === null) delete files[k];
+    else files[k] = v;
+  }
   mkdirSync(dir, { recursive: true });
   const folder = join(dir, folderName);
   mkdirSync(folder, { recursive: true });

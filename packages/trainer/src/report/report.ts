@@ -70,8 +70,8 @@ export function finalK(run: RunData): { layer: string; k: number }[] {
 /** The k_n figure: learned k per LM step at the last epoch, grouped bars per run (the paper's Figure 4). */
 export function kValuesSvg(runs: RunData[], width = 1200): string {
   const height = Math.round(width * 0.42);
-  const withK = runs.filter((r) => finalK(r).length);
-  const n = Math.max(0, ...withK.map((r) => finalK(r).length));
+  const withK = runs.map((run) => ({ run, k: finalK(run) })).filter((r) => r.k.length);
+  const n = Math.max(0, ...withK.map((r) => r.k.length));
   const categories = [...Array(n).keys()].map((i) => String(i + 1));
   if (!withK.length) {
     return svgDocument(
@@ -87,7 +87,7 @@ export function kValuesSvg(runs: RunData[], width = 1200): string {
       xLabel: 'LM step n (network order)',
       yLabel: 'k_n',
       categories,
-      groups: withK.map((r) => ({ name: r.label, values: finalK(r).map((e) => e.k) })),
+      groups: withK.map((r) => ({ name: r.run.label, values: r.k.map((e) => e.k) })),
     },
   );
   return svgDocument(width, height, body);

@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { saveModel, writeFileAtomic } from '@lm/core-blocks';
+import { getModelRandomState, type ModelRandomState, setModelRandomState } from '@lm/stochastic';
 import { resolveConfig, type TrainConfig, type TrainOverrides } from '../config';
 import { DivergenceError, InterruptedError, OptionError } from '../errors';
 import { type BackendProbes, selectBackend } from '../backend/select';
@@ -22,7 +23,7 @@ import {
   writeCheckpoint,
 } from './checkpoint';
 import { evaluate } from './evaluate';
-import { buildModel, getRandomState, kValues, setRandomState, trainableParams } from './model';
+import { buildModel, kValues, trainableParams } from './model';
 import { loadPlugins, normalisePluginSpecs } from './plugins';
 import { versions } from '../version';
 
@@ -123,7 +124,7 @@ export async function train(overrides: TrainOverrides | TrainConfig = {}, option
   let lastCheckpoint: string | undefined;
   if (resumeFrom) {
     const s = restoreCheckpoint(resumeFrom, model, sgd);
-    setRandomState(model, s.randomState);
+    if (s.randomState !== undefined) setModelRandomState(model, s.randomState as ModelRandomState);
     ({ epoch, stepInEpoch, globalStep, trainSeconds, history } = s);
     sums = s.trainSums;
     lastCheckpoint = resumeFrom;
@@ -146,7 +147,7 @@ export async function train(overrides: TrainOverrides | TrainConfig = {}, option
     data: { seed: config.seed, epoch: atEpoch, startBatch: atStep },
     trainSums: { ...sums },
     trainSeconds,
-    randomState: getRandomState(model),
+    randomState: getModelRandomState(model),
     kValues: kValues(model),
     history,
     config,

@@ -1,7 +1,6 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { createModel, lmCoefficients } from '@lm/schemes';
-import * as stochastic from '@lm/stochastic';
 import type { TrainConfig, WdExcludeGroup } from '../config';
 import type { SgdParam } from '../optim/sgd';
 import { OptionError } from '../errors';
@@ -44,19 +43,4 @@ export function trainableParams(model: tfl.LayersModel, exclude: readonly WdExcl
 /** The learned k_n of LM steps (empty for other models). */
 export function kValues(model: tfl.LayersModel): { layer: string; k: number[] }[] {
   return lmCoefficients(model);
-}
-
-type RandomStateApi = {
-  getModelRandomState?: (m: tfl.LayersModel) => unknown;
-  setModelRandomState?: (m: tfl.LayersModel, s: unknown) => void;
-};
-const api = stochastic as unknown as RandomStateApi;
-
-/** Random state of the stochastic layers, when @lm/stochastic provides it. */
-export function getRandomState(model: tfl.LayersModel): unknown {
-  return typeof api.getModelRandomState === 'function' ? api.getModelRandomState(model) : undefined;
-}
-
-export function setRandomState(model: tfl.LayersModel, state: unknown): void {
-  if (state !== undefined && typeof api.setModelRandomState === 'function') api.setModelRandomState(model, state);
 }
