@@ -22,8 +22,6 @@ dnnl::stream& stream();
 
 /** Pointer to the first element of a Float32Array (byteOffset already applied). Throws on other types. */
 float* f32(const Napi::Value& v, size_t* length = nullptr);
-/** Same for Int32Array. */
-int32_t* i32(const Napi::Value& v, size_t* length = nullptr);
 /** A JS array of numbers as int64 values. */
 std::vector<int64_t> ints(const Napi::Value& v);
 /** Optional Float32Array: nullptr when the value is null/undefined. */
@@ -34,6 +32,8 @@ inline dnnl::memory wrap(const dnnl::memory::desc& md, void* ptr) { return dnnl:
 
 /** Threads of the element-wise/reduction/copy/batch-norm loops (LM_ONEDNN_LOOP_THREADS, default: OpenMP's). */
 int loopThreads();
+/** Element count below which a parallel region costs more than it saves (memory-bound loops). */
+constexpr int64_t kParallelMin = 1 << 18;
 
 /** A key built from integers, used to cache primitives per shape and attributes. */
 std::string key(const char* op, const std::vector<int64_t>& v);
@@ -57,8 +57,10 @@ class Cache {
   std::unordered_map<std::string, std::unique_ptr<T>> map_;
 };
 
-/** Reorders between two memories (cached per descriptor pair). */
-void reorder(dnnl::memory& from, dnnl::memory& to);
+/** A reorder primitive between two layouts: create it once and keep it with the cached primitive that needs it. */
+inline dnnl::reorder makeReorder(const dnnl::memory::desc& from, const dnnl::memory::desc& to) {
+  return dnnl::reorder(dnnl::reorder::primitive_desc(engine(), from, engine(), to));
+}
 
 /** eltwise algorithm code shared with JS: 0 linear, 1 relu, 2 relu6, 3 elu, 4 leakyrelu, 5 sigmoid. */
 bool appendActivation(dnnl::post_ops& ops, int code, float alpha);

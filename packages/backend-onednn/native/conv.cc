@@ -24,48 +24,45 @@ struct ConvParams {
   }
   memory::desc userWeights() const { return {wdims(), dt::f32, depthwise ? tag::hwigo : tag::hwio}; }
   memory::desc anyWeights() const { return {wdims(), dt::f32, tag::any}; }
+  memory::desc bias() const { return {{oc}, dt::f32, tag::a}; }
   memory::dims strides() const { return {sh, sw}; }
   memory::dims dilates() const { return {dh - 1, dw - 1}; }
   memory::dims padL() const { return {pt, pl}; }
   memory::dims padR() const { return {pb, pr}; }
 
-  convolution_forward::desc fwdDesc(bool bias, prop_kind prop) const {
-    if (bias)
-      return convolution_forward::desc(prop, algorithm::convolution_direct, src(), anyWeights(),
-                                       memory::desc({oc}, dt::f32, tag::a), dst(), strides(), dilates(), padL(),
-                                       padR());
+  convolution_forward::desc fwdDesc(bool withBias, prop_kind prop) const {
+    if (withBias)
+      return convolution_forward::desc(prop, algorithm::convolution_direct, src(), anyWeights(), bias(), dst(),
+                                       strides(), dilates(), padL(), padR());
     return convolution_forward::desc(prop, algorithm::convolution_direct, src(), anyWeights(), dst(), strides(),
                                      dilates(), padL(), padR());
   }
 };
 
-struct FwdEntry {
-  convolution_forward::primitive_desc pd;
-  convolution_forward prim;
+/**
+ * A cached convolution primitive. When the primitive prefers another weights layout than the user's (HWIO or
+ * hwigo), `w` is a scratch in its layout and `re` the reorder between the two, both made once with the primitive.
+ */
+template <typename P>
+struct Entry {
+  P prim;
   memory::desc userW;
-  bool reorderW;
-  memory w;  // scratch for reordered weights
+  memory w;    // empty when the primitive uses the user's layout
+  reorder re;  // user -> w (forward, backward data) or w -> user (backward weights)
+  /** The weights memory the primitive reads or writes: the scratch when reordering, else the user's buffer. */
+  memory& weights(memory& user) { return w ? w : user; }
 };
 
-struct BwdDataEntry {
-  convolution_backward_data::primitive_desc pd;
-  convolution_backward_data prim;
-  memory::desc userW;
-  bool reorderW;
-  memory w;
-};
+template <typename P>
+Entry<P> makeEntry(const typename P::primitive_desc& pd, const memory::desc& primW, const ConvParams& s, bool toUser) {
+  memory::desc uw = s.userWeights();
+  if (primW == uw) return {P(pd), uw, memory(), reorder()};
+  return {P(pd), uw, memory(primW, engine()), toUser ? makeReorder(primW, uw) : makeReorder(uw, primW)};
+}
 
-struct BwdWeightsEntry {
-  convolution_backward_weights::primitive_desc pd;
-  convolution_backward_weights prim;
-  memory::desc userW;
-  bool reorderW;
-  memory w;
-};
-
-Cache<FwdEntry> fwdCache;
-Cache<BwdDataEntry> bwdDataCache;
-Cache<BwdWeightsEntry> bwdWeightsCache;
+Cache<Entry<convolution_forward>> fwdCache;
+Cache<Entry<convolution_backward_data>> bwdDataCache;
+Cache<Entry<convolution_backward_weights>> bwdWeightsCache;
 
 // conv2dForward(x, filter, bias|null, y, params[18], activation, alpha)
 Napi::Value Forward(const Napi::CallbackInfo& info) {
@@ -77,24 +74,21 @@ Napi::Value Forward(const Napi::CallbackInfo& info) {
   int act = info[5].As<Napi::Number>().Int32Value();
   float alpha = info[6].As<Napi::Number>().FloatValue();
   ConvParams s(p);
-  std::vector<int64_t> k = p;
-  k.push_back(bias != nullptr);
-  k.push_back(act);
-  k.push_back(static_cast<int64_t>(alpha * 1e6));
-  auto& e = fwdCache.get(key("conv_fwd", k), [&]() {
+  p.push_back(bias != nullptr);
+  p.push_back(act);
+  p.push_back(static_cast<int64_t>(alpha * 1e6));
+  auto& e = fwdCache.get(key("conv_fwd", p), [&]() {
     post_ops ops;
     if (!appendActivation(ops, act, alpha)) throw std::runtime_error("conv: unsupported activation");
     primitive_attr attr;
     attr.set_post_ops(ops);
     convolution_forward::primitive_desc pd(s.fwdDesc(bias != nullptr, prop_kind::forward_inference), attr, engine());
-    memory::desc uw = s.userWeights();
-    bool re = pd.weights_desc() != uw;
-    return FwdEntry{pd, convolution_forward(pd), uw, re, re ? memory(pd.weights_desc(), engine()) : memory()};
+    return makeEntry<convolution_forward>(pd, pd.weights_desc(), s, false);
   });
   memory src = wrap(s.src(), x), dst = wrap(s.dst(), y), uw = wrap(e.userW, wt);
-  if (e.reorderW) reorder(uw, e.w);
-  std::unordered_map<int, memory> args{{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, e.reorderW ? e.w : uw}, {DNNL_ARG_DST, dst}};
-  if (bias) args.emplace(DNNL_ARG_BIAS, wrap(memory::desc({s.oc}, dt::f32, tag::a), bias));
+  if (e.w) e.re.execute(stream(), uw, e.w);
+  std::unordered_map<int, memory> args{{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, e.weights(uw)}, {DNNL_ARG_DST, dst}};
+  if (bias) args.emplace(DNNL_ARG_BIAS, wrap(s.bias(), bias));
   e.prim.execute(stream(), args);
   stream().wait();
   return info.Env().Undefined();
@@ -112,13 +106,11 @@ Napi::Value BackwardData(const Napi::CallbackInfo& info) {
     convolution_backward_data::desc d(algorithm::convolution_direct, s.src(), s.anyWeights(), s.dst(), s.strides(),
                                       s.dilates(), s.padL(), s.padR());
     convolution_backward_data::primitive_desc pd(d, engine(), hint);
-    memory::desc uw = s.userWeights();
-    bool re = pd.weights_desc() != uw;
-    return BwdDataEntry{pd, convolution_backward_data(pd), uw, re, re ? memory(pd.weights_desc(), engine()) : memory()};
+    return makeEntry<convolution_backward_data>(pd, pd.weights_desc(), s, false);
   });
   memory ddst = wrap(s.dst(), dy), dsrc = wrap(s.src(), dx), uw = wrap(e.userW, wt);
-  if (e.reorderW) reorder(uw, e.w);
-  e.prim.execute(stream(), {{DNNL_ARG_DIFF_DST, ddst}, {DNNL_ARG_WEIGHTS, e.reorderW ? e.w : uw}, {DNNL_ARG_DIFF_SRC, dsrc}});
+  if (e.w) e.re.execute(stream(), uw, e.w);
+  e.prim.execute(stream(), {{DNNL_ARG_DIFF_DST, ddst}, {DNNL_ARG_WEIGHTS, e.weights(uw)}, {DNNL_ARG_DIFF_SRC, dsrc}});
   stream().wait();
   return info.Env().Undefined();
 }
@@ -135,14 +127,11 @@ Napi::Value BackwardWeights(const Napi::CallbackInfo& info) {
     convolution_backward_weights::desc d(algorithm::convolution_direct, s.src(), s.anyWeights(), s.dst(), s.strides(),
                                          s.dilates(), s.padL(), s.padR());
     convolution_backward_weights::primitive_desc pd(d, engine(), hint);
-    memory::desc uw = s.userWeights();
-    bool re = pd.diff_weights_desc() != uw;
-    return BwdWeightsEntry{pd, convolution_backward_weights(pd), uw, re,
-                           re ? memory(pd.diff_weights_desc(), engine()) : memory()};
+    return makeEntry<convolution_backward_weights>(pd, pd.diff_weights_desc(), s, true);
   });
   memory src = wrap(s.src(), x), ddst = wrap(s.dst(), dy), uw = wrap(e.userW, dw);
-  e.prim.execute(stream(), {{DNNL_ARG_SRC, src}, {DNNL_ARG_DIFF_DST, ddst}, {DNNL_ARG_DIFF_WEIGHTS, e.reorderW ? e.w : uw}});
-  if (e.reorderW) reorder(e.w, uw);
+  e.prim.execute(stream(), {{DNNL_ARG_SRC, src}, {DNNL_ARG_DIFF_DST, ddst}, {DNNL_ARG_DIFF_WEIGHTS, e.weights(uw)}});
+  if (e.w) e.re.execute(stream(), e.w, uw);
   stream().wait();
   return info.Env().Undefined();
 }

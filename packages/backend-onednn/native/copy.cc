@@ -6,8 +6,6 @@
 namespace lm {
 namespace {
 
-constexpr int64_t kParallelMin = 1 << 18;  // below this a parallel region costs more than it saves (memory-bound loops)
-
 /** Pointer and element count of a TypedArray of 4-byte elements. */
 uint32_t* words(const Napi::Value& v, size_t* n) {
   if (!v.IsTypedArray()) throw Napi::TypeError::New(v.Env(), "expected a TypedArray");

@@ -8,8 +8,6 @@
 namespace lm {
 namespace {
 
-constexpr int64_t kParallelMin = 1 << 18;  // below this a parallel region costs more than it saves (memory-bound loops)
-
 enum BinOp { ADD = 0, SUB, MUL, DIV, MAX, MIN, SQDIFF };
 
 template <int OP>

@@ -23,14 +23,6 @@ float* f32(const Napi::Value& v, size_t* length) {
   return a.Data();
 }
 
-int32_t* i32(const Napi::Value& v, size_t* length) {
-  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_int32_array)
-    throw Napi::TypeError::New(v.Env(), "expected an Int32Array");
-  auto a = v.As<Napi::Int32Array>();
-  if (length) *length = a.ElementLength();
-  return a.Data();
-}
-
 float* f32OrNull(const Napi::Value& v) {
   if (v.IsNull() || v.IsUndefined()) return nullptr;
   return f32(v);
@@ -54,10 +46,6 @@ std::string key(const char* op, const std::vector<int64_t>& v) {
     k += std::to_string(x);
   }
   return k;
-}
-
-void reorder(dnnl::memory& from, dnnl::memory& to) {
-  dnnl::reorder(from, to).execute(stream(), from, to);
 }
 
 bool appendActivation(dnnl::post_ops& ops, int code, float alpha) {

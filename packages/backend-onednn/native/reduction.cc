@@ -11,7 +11,6 @@
 namespace lm {
 namespace {
 
-constexpr int64_t kParallelMin = 1 << 18;  // below this a parallel region costs more than it saves (memory-bound loops)
 enum RedOp { SUM = 0, MEAN, MAX, MIN };
 
 struct Group {
@@ -42,7 +41,6 @@ inline float finish(const Acc<OP>& a, int64_t count) {
   else return static_cast<float>(a.v);
 }
 
-/** out[k] = reduce_r x[r*K + k] for a [R, K] block. */
 /** Sum of a contiguous run with 8 independent double accumulators (no serial dependency chain). */
 inline double sumRun(const float* x, int64_t n) {
   double a[8] = {0, 0, 0, 0, 0, 0, 0, 0};
@@ -53,6 +51,7 @@ inline double sumRun(const float* x, int64_t n) {
   return ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]));
 }
 
+/** out[k] = reduce_r x[r*K + k] for a [R, K] block. */
 template <int OP>
 void reduceOuter(const float* x, float* out, int64_t R, int64_t K, int64_t count) {
   if constexpr (OP == SUM || OP == MEAN) {

@@ -24,9 +24,11 @@ export class OnednnBackend extends MathBackendCPU {
 /** Registers the backend, inherits every cpu kernel, then overrides with `kernels`. */
 export function registerOnednnBackend(kernels: Array<Omit<KernelConfig, 'backendName'>>): void {
   registerBackend(ONEDNN_BACKEND_NAME, () => new OnednnBackend(), ONEDNN_PRIORITY);
-  // Inherit every cpu kernel not registered yet (what copyRegisteredKernels does, without duplicate warnings).
+  // Inherit every cpu kernel not registered yet and not overridden below (what copyRegisteredKernels does,
+  // without duplicate warnings).
+  const overridden = new Set(kernels.map((k) => k.kernelName));
   for (const k of getKernelsForBackend('cpu'))
-    if (!getKernel(k.kernelName, ONEDNN_BACKEND_NAME)) registerKernel({ ...k, backendName: ONEDNN_BACKEND_NAME });
+    if (!overridden.has(k.kernelName) && !getKernel(k.kernelName, ONEDNN_BACKEND_NAME)) registerKernel({ ...k, backendName: ONEDNN_BACKEND_NAME });
   for (const k of kernels) {
     if (getKernel(k.kernelName, ONEDNN_BACKEND_NAME)) unregisterKernel(k.kernelName, ONEDNN_BACKEND_NAME);
     registerKernel({ ...k, backendName: ONEDNN_BACKEND_NAME });

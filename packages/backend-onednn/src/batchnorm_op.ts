@@ -24,14 +24,11 @@ import {
   type TensorInfo,
   tidy,
 } from '@tensorflow/tfjs-core';
-import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 
-import { alloc, f32, native, output, size } from './util';
+import { alloc, type Backend, f32, native, output, size } from './util';
 
 export const BATCH_NORM_TRAIN = 'LmBatchNormTrain';
 export const BATCH_NORM_TRAIN_GRAD = 'LmBatchNormTrainGrad';
-
-type Backend = MathBackendCPU;
 
 /** x viewed as [M, 1, 1, C] (statistics over every axis but the last); NHWC 4-D and [N, C] are the documented cases. */
 function checkShapes(x: TensorInfo, c: number, what: string): [number, number, number, number] {

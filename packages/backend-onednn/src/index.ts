@@ -6,7 +6,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import type { KernelConfig } from '@tensorflow/tfjs-core';
 
 import { nativeKernelNames, ONEDNN_BACKEND_NAME, registerOnednnBackend } from './backend';
-import { registerBatchNormTrain } from './batchnorm_op';
+import { BATCH_NORM_TRAIN, BATCH_NORM_TRAIN_GRAD, registerBatchNormTrain } from './batchnorm_op';
 import { convKernels } from './kernels/conv';
 import { copyKernels } from './kernels/copy';
 import { elementwiseKernels } from './kernels/elementwise';
@@ -42,7 +42,7 @@ if (addon) {
     ...copyKernels(),
   ];
   registerOnednnBackend(kernels);
-  nativeKernelNames.push(...kernels.map((k) => k.kernelName), 'LmBatchNormTrain', 'LmBatchNormTrainGrad');
+  nativeKernelNames.push(...kernels.map((k) => k.kernelName), BATCH_NORM_TRAIN, BATCH_NORM_TRAIN_GRAD);
 }
 
 /** True when the native addon loaded and the `onednn` backend is registered. */

@@ -38,6 +38,20 @@ export function size(shape: readonly number[]): number {
   return util.sizeFromShape(shape as number[]);
 }
 
+/** The values of float32 tensor `t` when it holds `n` elements along its last axis (leading dims 1), else undefined. */
+export function lastAxisVector(backend: Backend, t: TensorInfo, n: number): Float32Array | undefined {
+  const v = f32(backend, t);
+  return v && size(t.shape) === n && t.shape.slice(0, -1).every((d) => d === 1) ? v : undefined;
+}
+
+/**
+ * The bottom/right padding oneDNN needs for `out` windows of effective size `effK` and stride `s` over `inn` with
+ * leading padding `lo`: tfjs' `hi` when consistent, else the padding that yields exactly `out` windows.
+ */
+export function trailingPad(inn: number, out: number, s: number, effK: number, lo: number, hi: number): number {
+  return Math.floor((inn - effK + lo + hi) / s) + 1 === out ? hi : (out - 1) * s + effK - inn - lo;
+}
+
 /** The cpu backend's kernelFunc for `name`, captured at registration time. */
 export function cpuKernel(name: string): KernelFunc {
   const k = getKernel(name, 'cpu');

@@ -1,17 +1,15 @@
 /** Convolution kernels (NHWC): Conv2D, its two gradients, FusedConv2D and the depthwise family. */
 import { backend_util, type KernelConfig, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
 
-import { activationCode, alloc, type Backend, cpuKernel, f32, native, output, size } from '../util';
+import { activationCode, alloc, type Backend, cpuKernel, f32, lastAxisVector, native, output, size, trailingPad } from '../util';
 
 type ConvInfo = backend_util.Conv2DInfo;
 
 /** The 18 shape parameters of native/conv.cc, with the right/bottom padding made consistent for oneDNN. */
-export function convParams(ci: ConvInfo, depthwise: boolean): number[] {
+function convParams(ci: ConvInfo, depthwise: boolean): number[] {
   const { padInfo } = ci;
-  const fix = (inn: number, out: number, s: number, effK: number, lo: number, hi: number) =>
-    Math.floor((inn - effK + lo + hi) / s) + 1 === out ? hi : (out - 1) * s + effK - inn - lo;
-  const pb = fix(ci.inHeight, ci.outHeight, ci.strideHeight, ci.effectiveFilterHeight, padInfo.top, padInfo.bottom);
-  const pr = fix(ci.inWidth, ci.outWidth, ci.strideWidth, ci.effectiveFilterWidth, padInfo.left, padInfo.right);
+  const pb = trailingPad(ci.inHeight, ci.outHeight, ci.strideHeight, ci.effectiveFilterHeight, padInfo.top, padInfo.bottom);
+  const pr = trailingPad(ci.inWidth, ci.outWidth, ci.strideWidth, ci.effectiveFilterWidth, padInfo.left, padInfo.right);
   return [
     ci.batchSize, ci.inHeight, ci.inWidth, ci.inChannels,
     ci.outHeight, ci.outWidth, ci.outChannels,
@@ -40,13 +38,9 @@ function convForward(name: string, depthwise: boolean, fused: boolean): KernelFu
     const act = activationCode(fused ? a.activation : 'linear');
     if (!xs || !ws || !channelsLast(a.dataFormat) || act < 0 || preluActivationWeights || x!.shape.length !== 4) return fallback(args);
     const ci = convInfo(x!.shape, filter!.shape, a, depthwise);
-    let bs: Float32Array | null = null;
-    if (bias) {
-      const b = f32(backend, bias);
-      // Only a per-output-channel bias maps onto oneDNN's bias; other broadcast shapes fall back.
-      if (!b || size(bias.shape) !== ci.outChannels || bias.shape.slice(0, -1).some((d) => d !== 1)) return fallback(args);
-      bs = b;
-    }
+    // Only a per-output-channel bias maps onto oneDNN's bias; other broadcast shapes fall back.
+    const bs = bias ? lastAxisVector(backend, bias, ci.outChannels) : null;
+    if (bs === undefined) return fallback(args);
     const y = alloc(size(ci.outShape));
     native().conv2dForward(xs, ws, bs, y, convParams(ci, depthwise), act, a.leakyreluAlpha ?? 0.2);
     return output(backend, ci.outShape, y);

@@ -4,7 +4,7 @@
  */
 import { backend_util, type DataType, type KernelConfig, type KernelFunc, slice_util, type TensorInfo, util } from '@tensorflow/tfjs-core';
 
-import { type Backend, cpuKernel, native, size } from '../util';
+import { alloc, type Backend, cpuKernel, native, size } from '../util';
 
 type Words = Float32Array | Int32Array;
 
@@ -14,9 +14,10 @@ function words(backend: Backend, t: TensorInfo): Words | undefined {
   return v instanceof Float32Array || v instanceof Int32Array ? v : undefined;
 }
 
+/** util's uninitialized allocation, viewed as int32 for int32 tensors. */
 function allocLike(dtype: DataType, n: number): Words {
-  const buf = Buffer.allocUnsafeSlow(Math.max(n, 1) * 4);
-  return dtype === 'int32' ? new Int32Array(buf.buffer, buf.byteOffset, n) : new Float32Array(buf.buffer, buf.byteOffset, n);
+  const v = alloc(n);
+  return dtype === 'int32' ? new Int32Array(v.buffer, v.byteOffset, n) : v;
 }
 
 function sliceKernel(): KernelFunc {

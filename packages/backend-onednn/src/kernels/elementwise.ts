@@ -49,8 +49,8 @@ function addN(): KernelFunc {
     const shape = tensors[0]?.shape;
     if (tensors.length < 2 || vals.some((v) => !v) || tensors.some((t) => t.shape.join() !== shape.join())) return fallback(args);
     const out = alloc(vals[0]!.length);
-    native().binary(0, vals[0]!, shape, vals[1]!, shape, out, shape);
-    for (let i = 2; i < vals.length; i++) native().binary(0, out, shape, vals[i]!, shape, out, shape);
+    native().binary(BINARY.Add, vals[0]!, shape, vals[1]!, shape, out, shape);
+    for (let i = 2; i < vals.length; i++) native().binary(BINARY.Add, out, shape, vals[i]!, shape, out, shape);
     return output(backend, [...shape], out);
   };
 }

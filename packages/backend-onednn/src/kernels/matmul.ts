@@ -1,7 +1,7 @@
 /** BatchMatMul and _FusedMatMul on oneDNN's matmul (transposes via strides, batch broadcast, bias + activation). */
 import { backend_util, type KernelConfig, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
 
-import { activationCode, alloc, type Backend, cpuKernel, f32, native, output, size } from '../util';
+import { activationCode, alloc, type Backend, cpuKernel, f32, lastAxisVector, native, output, size } from '../util';
 
 function matmulKernel(name: string, fused: boolean): KernelFunc {
   const fallback = cpuKernel(name);
@@ -25,12 +25,8 @@ function matmulKernel(name: string, fused: boolean): KernelFunc {
     const same = batchA.length === batchB.length && batchA.every((d, i) => d === batchB[i]);
     if (!same && ba !== 1 && bb !== 1) return fallback(args);
     const outBatch = backend_util.assertAndGetBroadcastShape(batchA, batchB);
-    let biasValues: Float32Array | null = null;
-    if (bias) {
-      const bv = f32(backend, bias);
-      if (!bv || size(bias.shape) !== N || bias.shape.slice(0, -1).some((d) => d !== 1)) return fallback(args);
-      biasValues = bv;
-    }
+    const biasValues = bias ? lastAxisVector(backend, bias, N) : null;
+    if (biasValues === undefined) return fallback(args);
     const outShape = [...outBatch, M, N];
     const c = alloc(size(outShape));
     native().matMul(as, bs, biasValues, c, [ba, bb, M, K, N, ta ? 1 : 0, tb ? 1 : 0], act, attrs.leakyreluAlpha ?? 0.2);

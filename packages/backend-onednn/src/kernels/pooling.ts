@@ -4,26 +4,27 @@
  */
 import { backend_util, type KernelConfig, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
 
-import { alloc, type Backend, cpuKernel, f32, native, output, size } from '../util';
+import { alloc, type Backend, cpuKernel, f32, native, output, size, trailingPad } from '../util';
 
-function poolParams(pi: backend_util.Conv2DInfo): number[] | undefined {
+/**
+ * tfjs' pooling geometry of an NHWC input and the 14 shape parameters of native/pooling.cc, or undefined when the
+ * cpu kernel should run: dilation, padding oneDNN cannot express (a window lying entirely in the padding), or an
+ * identity pooling (1x1 window, stride 1).
+ */
+function poolParams(xShape: number[], a: Record<string, any>): { pi: backend_util.Conv2DInfo; p: number[] } | undefined {
+  const pi = backend_util.computePool2DInfo(xShape as [number, number, number, number], a.filterSize, a.strides, 1, a.pad, a.dimRoundingMode);
   if (pi.dilationHeight !== 1 || pi.dilationWidth !== 1) return undefined;
   const { padInfo } = pi;
-  const fix = (inn: number, out: number, s: number, k: number, lo: number, hi: number) =>
-    Math.floor((inn - k + lo + hi) / s) + 1 === out ? hi : (out - 1) * s + k - inn - lo;
-  return [
+  const kh = pi.filterHeight, kw = pi.filterWidth, pt = padInfo.top, pl = padInfo.left;
+  const pb = trailingPad(pi.inHeight, pi.outHeight, pi.strideHeight, kh, pt, padInfo.bottom);
+  const pr = trailingPad(pi.inWidth, pi.outWidth, pi.strideWidth, kw, pl, padInfo.right);
+  if (!(pt < kh && pl < kw && pb < kh && pr < kw && pb >= 0 && pr >= 0)) return undefined;
+  if (kh === 1 && kw === 1 && pi.strideHeight === 1 && pi.strideWidth === 1) return undefined;
+  const p = [
     pi.batchSize, pi.inHeight, pi.inWidth, pi.inChannels, pi.outHeight, pi.outWidth,
-    pi.filterHeight, pi.filterWidth, pi.strideHeight, pi.strideWidth,
-    padInfo.top, padInfo.left,
-    fix(pi.inHeight, pi.outHeight, pi.strideHeight, pi.filterHeight, padInfo.top, padInfo.bottom),
-    fix(pi.inWidth, pi.outWidth, pi.strideWidth, pi.filterWidth, padInfo.left, padInfo.right),
+    kh, kw, pi.strideHeight, pi.strideWidth, pt, pl, pb, pr,
   ];
-}
-
-/** Padding that oneDNN cannot express (a window lying entirely in the padding) falls back to cpu. */
-function validPads(p: number[]): boolean {
-  const [, , , , , , kh, kw, , , pt, pl, pb, pr] = p;
-  return pt < kh && pl < kw && pb < kh && pr < kw && pb >= 0 && pr >= 0;
+  return { pi, p };
 }
 
 function poolForward(name: string, isMax: boolean): KernelFunc {
@@ -34,13 +35,11 @@ function poolForward(name: string, isMax: boolean): KernelFunc {
     const a = args.attrs as Record<string, any>;
     const xs = f32(backend, x);
     if (!xs || x.shape.length !== 4) return fallback(args);
-    const pi = backend_util.computePool2DInfo(x.shape as [number, number, number, number], a.filterSize, a.strides, 1, a.pad, a.dimRoundingMode);
-    const p = poolParams(pi);
-    if (!p || !validPads(p)) return fallback(args);
-    if (pi.filterHeight === 1 && pi.filterWidth === 1 && pi.strideHeight === 1 && pi.strideWidth === 1) return fallback(args); // identity
-    const y = alloc(size(pi.outShape));
-    native().poolForward(xs, y, p, isMax);
-    return output(backend, pi.outShape, y);
+    const g = poolParams(x.shape, a);
+    if (!g) return fallback(args);
+    const y = alloc(size(g.pi.outShape));
+    native().poolForward(xs, y, g.p, isMax);
+    return output(backend, g.pi.outShape, y);
   };
 }
 
@@ -52,12 +51,10 @@ function poolBackward(name: string, isMax: boolean): KernelFunc {
     const a = args.attrs as Record<string, any>;
     const dys = f32(backend, dy), xs = f32(backend, input);
     if (!dys || !xs || input.shape.length !== 4) return fallback(args);
-    const pi = backend_util.computePool2DInfo(input.shape as [number, number, number, number], a.filterSize, a.strides, 1, a.pad, a.dimRoundingMode);
-    const p = poolParams(pi);
-    if (!p || !validPads(p)) return fallback(args);
-    if (pi.filterHeight === 1 && pi.filterWidth === 1 && pi.strideHeight === 1 && pi.strideWidth === 1) return fallback(args);
+    const g = poolParams(input.shape, a);
+    if (!g) return fallback(args);
     const dx = alloc(size(input.shape));
-    native().poolBackward(dys, isMax ? xs : null, dx, p, isMax);
+    native().poolBackward(dys, isMax ? xs : null, dx, g.p, isMax);
     return output(backend, [...input.shape], dx);
   };
 }
