@@ -37,7 +37,7 @@ export { GroupedConv2D, groupedConv2d } from './layers/grouped-conv2d';
 export { ZeroPadShortcut } from './layers/zero-pad-shortcut';
 export { WeightedSum } from './layers/weighted-sum';
 export { ChannelSlice } from './layers/channel-slice';
-export { firstShape } from './layers/util';
+export { firstShape, singleInput } from './layers/util';
 export { conv, batchNorm, relu, bnRelu, layerSeed } from './layers/ops';
 export type { ConvOptions } from './layers/ops';
 export { writeFileAtomic } from './io/atomic-write';

@@ -88,6 +88,14 @@ export class Registry {
     return this;
   }
 
+  /** Registers the entries whose names are still free and leaves registered ones alone: how a package adds its built-ins. */
+  registerMissing<K extends EntryKind>(kind: K, entries: Record<string, RegistryEntries[K]>): this {
+    for (const [name, definition] of Object.entries(entries)) {
+      if (!this.has(kind, name)) this.register(kind, name, definition);
+    }
+    return this;
+  }
+
   unregister(kind: EntryKind, name: string): boolean {
     return this.mapOf(kind).delete(name);
   }

@@ -2,9 +2,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import type { Kwargs } from '@tensorflow/tfjs-layers/dist/types';
 import { SeededLayer, type SeededLayerArgs } from './layers/seeded-layer';
-import { singleInput } from './layers/util';
 import type { SeededRandom } from './random';
-import { firstShape } from '@lm/core-blocks';
+import { firstShape, singleInput } from '@lm/core-blocks';
 
 /** Distribution of ε: standard Gaussian, or uniform on [−√3, √3] (also mean 0 and unit variance). */
 export type NoiseDistribution = 'gaussian' | 'uniform';

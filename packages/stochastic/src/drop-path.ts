@@ -3,9 +3,9 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import type { Kwargs } from '@tensorflow/tfjs-layers/dist/types';
 import type { StepPosition } from '@lm/core-blocks';
 import { SeededLayer, type SeededLayerArgs } from './layers/seeded-layer';
-import { coefficientShape, singleInput } from './layers/util';
+import { coefficientShape } from './layers/util';
 import type { SeededRandom } from './random';
-import { firstShape } from '@lm/core-blocks';
+import { firstShape, singleInput } from '@lm/core-blocks';
 
 /**
  * Where survivors are rescaled.

@@ -62,7 +62,5 @@ export function stochasticModels(registry: Registry = globalRegistry): Record<st
 
 /** Registers {@link stochasticModels} into `registry` (names already registered are left alone). */
 export function registerStochasticModels(registry: Registry): void {
-  for (const [name, model] of Object.entries(stochasticModels(registry))) {
-    if (!registry.has('model', name)) registry.register('model', name, model);
-  }
+  registry.registerMissing('model', stochasticModels(registry));
 }

@@ -1,9 +1,12 @@
 import * as tfl from '@tensorflow/tfjs-layers';
-import { hasRandomState } from './layers/seeded-layer';
+import { hasRandomState, type SeededLayer } from './layers/seeded-layer';
 import type { RandomState } from './random';
 
 /** The random states of a model's stochastic layers, by layer path (`layer`, or `submodel/layer` inside sub-models). */
 export type ModelRandomState = Record<string, RandomState>;
+
+/** A layer that {@link hasRandomState} recognised. */
+type StochasticLayer = tfl.layers.Layer & Pick<SeededLayer, 'getRandomState' | 'setRandomState' | 'resetRandomState'>;
 
 type Visitor = (path: string, layer: tfl.layers.Layer) => void;
 
@@ -16,8 +19,8 @@ function walk(layers: tfl.layers.Layer[], prefix: string, visit: Visitor): void 
 }
 
 /** The stochastic layers of a model (sub-models included), by path. */
-export function stochasticLayers(model: tfl.LayersModel): Map<string, tfl.layers.Layer> {
-  const out = new Map<string, tfl.layers.Layer>();
+export function stochasticLayers(model: tfl.LayersModel): Map<string, StochasticLayer> {
+  const out = new Map<string, StochasticLayer>();
   walk(model.layers, '', (path, layer) => {
     if (hasRandomState(layer)) out.set(path, layer);
   });
@@ -30,9 +33,7 @@ export function stochasticLayers(model: tfl.LayersModel): Map<string, tfl.layers
  */
 export function getModelRandomState(model: tfl.LayersModel): ModelRandomState {
   const state: ModelRandomState = {};
-  for (const [path, layer] of stochasticLayers(model)) {
-    if (hasRandomState(layer)) state[path] = layer.getRandomState();
-  }
+  for (const [path, layer] of stochasticLayers(model)) state[path] = layer.getRandomState();
   return state;
 }
 
@@ -49,15 +50,10 @@ export function setModelRandomState(model: tfl.LayersModel, state: ModelRandomSt
         ` (it has ${layers.size ? [...layers.keys()].join(', ') : 'none'}).`,
     );
   }
-  for (const [path, s] of Object.entries(state)) {
-    const layer = layers.get(path);
-    if (hasRandomState(layer)) layer.setRandomState(s);
-  }
+  for (const [path, s] of Object.entries(state)) layers.get(path)!.setRandomState(s);
 }
 
 /** Resets every stochastic layer to the state right after construction from its seed. */
 export function resetModelRandomState(model: tfl.LayersModel): void {
-  for (const layer of stochasticLayers(model).values()) {
-    if (hasRandomState(layer)) layer.resetRandomState();
-  }
+  for (const layer of stochasticLayers(model).values()) layer.resetRandomState();
 }

@@ -58,7 +58,11 @@ export interface ShakeDraw {
 
 /** Draws the coefficients of one call: the `count` forward η first, then the `count` backward η'. */
 export function drawShakeCoefficients(count: number, rng: SeededRandom, options: ShakeShakeOptions = {}): ShakeDraw {
-  const o = checkOptions(options, 'shakeShake');
+  return draw(count, rng, checkOptions(options, 'shakeShake'));
+}
+
+/** {@link drawShakeCoefficients} for options that {@link checkOptions} has already validated. */
+function draw(count: number, rng: SeededRandom, o: Required<ShakeShakeOptions>): ShakeDraw {
   const eta = new Float32Array(count).fill(0.5);
   if (o.forward === 'shake') rng.fillUniform(eta);
   let etaBack: Float32Array;
@@ -81,7 +85,7 @@ export function shakeShake(f1: tf.Tensor, f2: tf.Tensor, training: boolean, rng:
   }
   if (!training) return tf.tidy(() => tf.mul(tf.add(f1, f2), 0.5));
   const count = o.level === 'image' ? f1.shape[0] ?? 1 : 1;
-  const { forward, backward } = drawShakeCoefficients(count, rng, o);
+  const { forward, backward } = draw(count, rng, o);
   const shape = coefficientShape(count, f1.rank);
   const complement = (c: Float32Array) => c.map((v) => 1 - v);
   // The coefficients stay JS arrays until used, so nothing has to outlive the forward pass's tidy scope.

@@ -106,7 +106,5 @@ export const builtinStrategies: Record<string, StrategyDefinition<any>> = {
 
 /** Registers {@link builtinStrategies} (names already registered are left alone). */
 export function registerBuiltinStrategies(registry: Registry): void {
-  for (const [name, strategy] of Object.entries(builtinStrategies)) {
-    if (!registry.has('strategy', name)) registry.register('strategy', name, strategy);
-  }
+  registry.registerMissing('strategy', builtinStrategies);
 }

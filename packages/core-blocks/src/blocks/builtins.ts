@@ -15,7 +15,5 @@ export const builtinBlocks: Record<string, BlockDefinition<any>> = {
 };
 
 export function registerBuiltinBlocks(registry: Registry): void {
-  for (const [name, block] of Object.entries(builtinBlocks)) {
-    if (!registry.has('block', name)) registry.register('block', name, block);
-  }
+  registry.registerMissing('block', builtinBlocks);
 }

@@ -6,9 +6,14 @@ export function firstShape(inputShape: tfl.Shape | tfl.Shape[]): tfl.Shape {
   return (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tfl.Shape;
 }
 
-export function singleInput(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+/** The one input tensor of a layer's `call`; `layer`, when given, names the layer in the error. */
+export function singleInput(inputs: tf.Tensor | tf.Tensor[], layer?: string): tf.Tensor {
   if (Array.isArray(inputs)) {
-    if (inputs.length !== 1) throw new Error(`Expected one input tensor, got ${inputs.length}.`);
+    if (inputs.length !== 1) {
+      throw new Error(
+        layer === undefined ? `Expected one input tensor, got ${inputs.length}.` : `${layer} expects one input tensor, got ${inputs.length}.`,
+      );
+    }
     return inputs[0]!;
   }
   return inputs;

@@ -92,7 +92,5 @@ export function builtinModels(): Record<string, ModelDefinition<ModelOptions>> {
 }
 
 export function registerBuiltinModels(registry: Registry): void {
-  for (const [name, model] of Object.entries(builtinModels())) {
-    if (!registry.has('model', name)) registry.register('model', name, model);
-  }
+  registry.registerMissing('model', builtinModels());
 }

@@ -15,7 +15,5 @@ export const builtinSchemes: Record<string, SchemeDefinition<any>> = {
 };
 
 export function registerBuiltinSchemes(registry: Registry): void {
-  for (const [name, scheme] of Object.entries(builtinSchemes)) {
-    if (!registry.has('scheme', name)) registry.register('scheme', name, scheme);
-  }
+  registry.registerMissing('scheme', builtinSchemes);
 }
