@@ -1,4 +1,5 @@
 import type * as tfl from '@tensorflow/tfjs-layers';
+import type { Registry } from './registry';
 import type { SymbolicTensor } from './symbolic';
 
 /** Where a step sits in the network: block l of L, counted over all stages from 1. */
@@ -121,5 +122,6 @@ export interface ModelDefinition<O extends CommonModelOptions = CommonModelOptio
   description?: string;
   /** Trainable parameters the paper reports, for the parameter table. */
   paperParams?: number;
-  create(options: O): tfl.LayersModel;
+  /** Builds the model; `registry` is the one the model was looked up in, and everything it builds comes from it. */
+  create(options: O, registry: Registry): tfl.LayersModel;
 }

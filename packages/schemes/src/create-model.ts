@@ -8,7 +8,7 @@ import type { ModelOptions } from './models/model-options';
  * layers model that outputs logits.
  */
 export function createModel(name: string, options: ModelOptions = {}, registry: Registry = globalRegistry): tfl.LayersModel {
-  return registry.get('model', name).create(options);
+  return registry.get('model', name).create(options, registry);
 }
 
 /** Registered model names, naturally sorted, optionally filtered by wildcards (`lm-*`). */

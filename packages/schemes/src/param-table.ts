@@ -12,8 +12,8 @@ export interface ParamRow {
 }
 
 /** Trainable parameters of registered models next to the paper's figures. */
-export function parameterTable(models: string[] = listModels(undefined), registry: Registry = globalRegistry): ParamRow[] {
-  return models.map((model) => {
+export function parameterTable(models?: string[], registry: Registry = globalRegistry): ParamRow[] {
+  return (models ?? listModels(undefined, registry)).map((model) => {
     const paper = registry.get('model', model).paperParams;
     const m = createModel(model, {}, registry);
     const params = m.trainableWeights.reduce((sum, w) => sum + w.shape.reduce((a: number, b) => a * (b ?? 1), 1), 0);

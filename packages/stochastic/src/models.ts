@@ -25,15 +25,15 @@ export function strategyVariant(
 ): ModelDefinition<StochasticModelOptions> {
   return {
     description,
-    create(options: StochasticModelOptions = {}): tfl.LayersModel {
-      if (!registry.has('model', base)) {
+    create(options: StochasticModelOptions = {}, lookup: Registry = registry): tfl.LayersModel {
+      if (!lookup.has('model', base)) {
         throw new Error(
           `Model '${name}' is '${base}' with ${shorthand}, but no model '${base}' is registered: ` +
             `import '@lm/schemes' (it registers the model zoo) before creating '${name}'.`,
         );
       }
       const user = options[shorthand];
-      return registry.get('model', base).create({ ...options, name: options.name ?? name, [shorthand]: { ...defaults, ...(user ?? {}) } });
+      return lookup.get('model', base).create({ ...options, name: options.name ?? name, [shorthand]: { ...defaults, ...(user ?? {}) } }, lookup);
     },
   };
 }

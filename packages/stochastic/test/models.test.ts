@@ -26,17 +26,17 @@ describe('registration', () => {
     });
     for (const base of new Set([...SHAKE_SHAKE_BASES, 'lm-resnet56', 'lm-resnet110'])) local.register('model', base, fake(base));
     const models = stochasticModels(local);
-    models['shake-resnext29-8x64d']!.create({ numClasses: 100, shakeShake: { backward: 'keep' } });
-    models['shake-lm-resnext29-8x64d']!.create({});
-    models['sd-lm-resnet56']!.create({ seed: 3 });
-    models['sd-lm-resnet110']!.create({ stochasticDepth: { mode: 'sample' } });
+    models['shake-resnext29-8x64d']!.create({ numClasses: 100, shakeShake: { backward: 'keep' } }, local);
+    models['shake-lm-resnext29-8x64d']!.create({}, local);
+    models['sd-lm-resnet56']!.create({ seed: 3 }, local);
+    models['sd-lm-resnet110']!.create({ stochasticDepth: { mode: 'sample' } }, local);
     expect(calls).toEqual([
       { base: 'resnext29-8x64d', options: { numClasses: 100, name: 'shake-resnext29-8x64d', shakeShake: { backward: 'keep' } } },
       { base: 'lm-resnext29-8x64d', options: { name: 'shake-lm-resnext29-8x64d', shakeShake: {} } },
       { base: 'lm-resnet56', options: { seed: 3, name: 'sd-lm-resnet56', stochasticDepth: { pL: PAPER_STOCHASTIC_DEPTH['sd-lm-resnet56']!.pL } } },
       { base: 'lm-resnet110', options: { name: 'sd-lm-resnet110', stochasticDepth: { pL: 0.5, mode: 'sample' } } },
     ]);
-    expect(() => stochasticModels(new Registry())['shake-resnet20']!.create({})).toThrow(/import '@lm\/schemes'/);
+    expect(() => stochasticModels(new Registry())['shake-resnet20']!.create({}, new Registry())).toThrow(/import '@lm\/schemes'/);
   });
 });
 

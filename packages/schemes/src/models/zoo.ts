@@ -7,7 +7,7 @@ export function networkModel(name: string, base: NetworkBase, description: strin
   return {
     description,
     paperParams,
-    create: (options) => buildNetwork(applyModelOptions(name, base, options)),
+    create: (options, registry) => buildNetwork(applyModelOptions(name, base, options), registry),
   };
 }
 

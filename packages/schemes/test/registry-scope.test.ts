@@ -1,0 +1,48 @@
+import * as tfl from '@tensorflow/tfjs-layers';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { conv, registry, Registry, type BlockDefinition } from '@lm/core-blocks';
+import { createModel, parameterTable, registerBuiltinModels, registerBuiltinSchemes } from '../src/index';
+import { useCpu } from './setup-backend';
+
+/** A block that exists only in a local registry. */
+const localOnly: BlockDefinition = {
+  expansion: 1,
+  preActivation: true,
+  build: (u, s) => conv(u, { filters: s.outChannels, kernelSize: 3, stride: s.stride, name: `${s.name}_local`, seed: s.seed }),
+};
+
+function localRegistry(): Registry {
+  const r = new Registry();
+  r.register('block', 'preact-basic', localOnly);
+  registerBuiltinSchemes(r);
+  registerBuiltinModels(r);
+  return r;
+}
+
+describe('a model is built from the registry it was looked up in', () => {
+  beforeAll(useCpu);
+
+  it("createModel(name, options, registry) takes the block, scheme and model from that registry, not the global one", () => {
+    const local = localRegistry();
+    const model = createModel('lm-resnet20', { inputShape: [8, 8, 3] }, local);
+    const branch = model.getLayer('s1_b1_f') as tfl.LayersModel;
+    expect(branch.layers.map((l) => l.name)).toContain('s1_b1_f_local');
+    const global = createModel('lm-resnet20', { inputShape: [8, 8, 3] });
+    expect((global.getLayer('s1_b1_f') as tfl.LayersModel).layers.map((l) => l.name)).not.toContain('s1_b1_f_local');
+  });
+
+  it('a scheme missing from the local registry is an error there even though the global registry has it', () => {
+    const local = new Registry();
+    local.register('block', 'preact-basic', localOnly);
+    registerBuiltinModels(local);
+    expect(registry.has('scheme', 'linear-multi-step')).toBe(true);
+    expect(() => createModel('lm-resnet20', {}, local)).toThrow(/Unknown scheme 'linear-multi-step'/);
+  });
+
+  it('parameterTable lists and builds the models of the registry it is given', () => {
+    const local = localRegistry();
+    for (const name of local.list('model')) if (name !== 'lm-resnet20') local.unregister('model', name);
+    const rows = parameterTable(undefined, local);
+    expect(rows.map((r) => r.model)).toEqual(['lm-resnet20']);
+  });
+});
