@@ -1,4 +1,5 @@
 import * as tfl from '@tensorflow/tfjs-layers';
+import type { EntryMetadata } from './contracts';
 import type { SymbolicTensor } from './symbolic';
 
 /** What a residual branch f(u) must produce, as decided by the model builder. */
@@ -23,8 +24,7 @@ export interface BranchSpec<O = Record<string, unknown>> {
  * A residual branch f(u): a ResNet-like block without its shortcut. Any registered block works in any
  * scheme, because a scheme only ever calls `build` through {@link buildBranch}.
  */
-export interface BlockDefinition<O = Record<string, unknown>> {
-  description?: string;
+export interface BlockDefinition<O = Record<string, unknown>> extends EntryMetadata {
   /** outChannels = width * expansion (1 for basic blocks, 4 for bottlenecks). */
   expansion: number;
   /** Whether the block expects pre-activation networks (final BN-ReLU before pooling). */

@@ -2,6 +2,13 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import type { Registry } from './registry';
 import type { SymbolicTensor } from './symbolic';
 
+/** What any registry entry may say about itself. */
+export interface EntryMetadata {
+  description?: string;
+  /** The npm package that provides the entry, for error messages that say what to import. */
+  provider?: string;
+}
+
 /** Where a step sits in the network: block l of L, counted over all stages from 1. */
 export interface StepPosition {
   /** 1-based index of the step over the whole network. */
@@ -58,8 +65,7 @@ export interface SchemeState {
 }
 
 /** A way of stepping residual branches: forward Euler, LM two-step, RK2, backward Euler, RevNet... */
-export interface SchemeDefinition<O = Record<string, unknown>> {
-  description?: string;
+export interface SchemeDefinition<O = Record<string, unknown>> extends EntryMetadata {
   defaults?: O;
   step(state: SchemeState, ctx: StepContext, options: O): SchemeState;
 }
@@ -77,9 +83,14 @@ export interface PerturbationContext {
  * A random perturbation of a residual branch or of the step (stochastic depth, shake-shake, noise).
  * A strategy implements any subset of the hooks.
  */
-export interface StrategyDefinition<O = Record<string, unknown>> {
-  description?: string;
+export interface StrategyDefinition<O = Record<string, unknown>> extends EntryMetadata {
+  /** Options laid under the user's, whichever way the strategy is chosen. */
   defaults?: O;
+  /**
+   * The `createModel` option that switches the strategy on with its options, e.g. `stochasticDepth` for
+   * `createModel(name, { stochasticDepth: { pL: 0.8 } })`. Default: the registry name in camelCase.
+   */
+  optionKey?: string;
   /** How many branches one residual function holds (shake-shake: 2). Default 1. */
   branches?: number;
   /** Combines the outputs of several branches into f(u) (shake-shake's random convex combination). */
@@ -90,8 +101,21 @@ export interface StrategyDefinition<O = Record<string, unknown>> {
   perturbStep?(u: SymbolicTensor, ctx: PerturbationContext, options: O): SymbolicTensor;
 }
 
+/** A strategy by registry name, with its options. */
+export interface StrategyChoice {
+  name: string;
+  options?: Record<string, unknown>;
+}
+
+/**
+ * The shorthand option keys of strategies (`stochasticDepth: {...}`); empty here, because each package that
+ * provides a strategy adds its key by declaration merging (`declare module '@lm/core-blocks'`).
+ */
+// eslint-disable-next-line @typescript-eslint/no-empty-interface
+export interface StrategyShorthands {}
+
 /** Options every model understands; families add their own. */
-export interface CommonModelOptions {
+export interface CommonModelOptions extends StrategyShorthands {
   numClasses?: number;
   /** [H, W, C] of the input images. */
   inputShape?: [number, number, number];
@@ -107,8 +131,10 @@ export interface CommonModelOptions {
   shortcut?: ShortcutType;
   /** LM schemes: one k per channel instead of one per block. */
   perChannelK?: boolean;
-  /** Stochastic strategy by registry name, with its options. */
-  strategy?: string | { name: string; options?: Record<string, unknown> };
+  /** One stochastic strategy by registry name, with its options (the same as a one-element `strategies`). */
+  strategy?: string | StrategyChoice;
+  /** Stochastic strategies applied in this order at each hook; shorthand keys add theirs in the order given. */
+  strategies?: (string | StrategyChoice)[];
   /** Seed for weight initialisation and the strategy's randomness. */
   seed?: number;
   name?: string;
@@ -118,8 +144,7 @@ export interface CommonModelOptions {
 export type ShortcutType = 'A' | 'projection-preact' | 'projection';
 
 /** A named model factory, like timm's registered entry points. */
-export interface ModelDefinition<O extends CommonModelOptions = CommonModelOptions> {
-  description?: string;
+export interface ModelDefinition<O extends CommonModelOptions = CommonModelOptions> extends EntryMetadata {
   /** Trainable parameters the paper reports, for the parameter table. */
   paperParams?: number;
   /** Builds the model; `registry` is the one the model was looked up in, and everything it builds comes from it. */

@@ -2,13 +2,18 @@ import { registerBuiltinBlocks } from './blocks/builtins';
 import { registry } from './registry';
 
 export { Registry, registry, RegistryError, UnknownEntryError, DuplicateEntryError, ENTRY_KINDS } from './registry';
-export type { EntryKind, RegistryEntries } from './registry';
+export type { EntryKind, RegistryEntries, RegisterOptions } from './registry';
+export { addProviderSource, findOptionKeyProvider, findProvider, howToProvide, knownProviders, providerHint } from './providers';
+export type { ProviderManifest, ProviderMatch } from './providers';
+export { installedProviders } from './installed-providers';
+export { strategyOptionKey, strategyOptionKeys, toStrategyChoice } from './strategy-options';
 export { loadPlugin, PluginLoadError } from './plugin';
 export type { LmPlugin } from './plugin';
 export { buildBranch, BranchShapeError } from './block';
 export type { BlockDefinition, BranchSpec } from './block';
 export type {
   CommonModelOptions,
+  EntryMetadata,
   ModelDefinition,
   PerturbationContext,
   ResidualFunction,
@@ -18,13 +23,15 @@ export type {
   ShortcutType,
   StepContext,
   StepPosition,
+  StrategyChoice,
   StrategyDefinition,
+  StrategyShorthands,
 } from './contracts';
 export { applyLayer, channelsOf, hwcOf } from './symbolic';
 export type { SymbolicTensor } from './symbolic';
 export { buildShortcut, SHORTCUT_TYPES } from './shortcut';
 export type { ShortcutSpec } from './shortcut';
-export { builtinBlocks, registerBuiltinBlocks } from './blocks/builtins';
+export { builtinBlocks, registerBuiltinBlocks, registerBuiltinBlocks as register } from './blocks/builtins';
 export { basicBlock } from './blocks/basic';
 export { preactBasicBlock } from './blocks/preact-basic';
 export { preactBottleneckBlock } from './blocks/preact-bottleneck';

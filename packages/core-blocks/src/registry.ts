@@ -1,5 +1,7 @@
 import type { BlockDefinition } from './block';
 import type { ModelDefinition, SchemeDefinition, StrategyDefinition } from './contracts';
+import { noteProvided, providerHint } from './providers';
+import { strategyOptionKey } from './strategy-options';
 
 /** What each kind of registry entry holds. */
 export interface RegistryEntries {
@@ -24,11 +26,10 @@ export class UnknownEntryError extends RegistryError {
     readonly kind: EntryKind,
     readonly entryName: string,
     readonly known: string[],
+    /** Which package provides the entry and how to import it, when a package declares it (see `providers.ts`). */
+    readonly hint = '',
   ) {
-    super(
-      `Unknown ${kind} '${entryName}'. Known ${kind}s: ${known.length ? known.join(', ') : '(none registered)'}.` +
-        (kind === 'strategy' && !known.length ? " Stochastic strategies come from '@lm/stochastic': import it first." : ''),
-    );
+    super(`Unknown ${kind} '${entryName}'. Known ${plural(kind)}: ${known.length ? known.join(', ') : '(none registered)'}.${hint}`);
   }
 }
 
@@ -41,10 +42,15 @@ export class DuplicateEntryError extends RegistryError {
     readonly known: string[],
   ) {
     super(
-      `A ${kind} named '${entryName}' is already registered (known ${kind}s: ${known.join(', ')}). ` +
+      `A ${kind} named '${entryName}' is already registered (known ${plural(kind)}: ${known.join(', ')}). ` +
         `Choose another name or pass { override: true }.`,
     );
   }
+}
+
+/** `block` → `blocks`, `strategy` → `strategies`. */
+function plural(kind: EntryKind): string {
+  return kind.endsWith('y') ? `${kind.slice(0, -1)}ies` : `${kind}s`;
 }
 
 /** Natural sort: resnet20 < resnet110. */
@@ -55,6 +61,13 @@ function naturalCompare(a: string, b: string): number {
 function globToRegExp(pattern: string): RegExp {
   const escaped = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
   return new RegExp(`^${escaped}$`);
+}
+
+export interface RegisterOptions {
+  /** Replace an entry of the same name. */
+  override?: boolean;
+  /** The npm package that provides the entry (else the definition's own `provider`). */
+  provider?: string;
 }
 
 const NAME_PATTERN = /^[a-z0-9][a-z0-9._-]*$/i;
@@ -70,13 +83,9 @@ export class Registry {
     strategy: new Map(),
     model: new Map(),
   };
+  private readonly providers = new Map<string, string>();
 
-  register<K extends EntryKind>(
-    kind: K,
-    name: string,
-    definition: RegistryEntries[K],
-    options: { override?: boolean } = {},
-  ): this {
+  register<K extends EntryKind>(kind: K, name: string, definition: RegistryEntries[K], options: RegisterOptions = {}): this {
     const map = this.mapOf(kind);
     if (!NAME_PATTERN.test(name)) {
       throw new RegistryError(
@@ -85,19 +94,31 @@ export class Registry {
     }
     if (map.has(name) && !options.override) throw new DuplicateEntryError(kind, name, this.list(kind));
     map.set(name, definition);
+    const provider = options.provider ?? definition.provider;
+    this.providers.delete(`${kind}:${name}`);
+    if (provider !== undefined) {
+      this.providers.set(`${kind}:${name}`, provider);
+      noteProvided(provider, kind, name, kind === 'strategy' ? strategyOptionKey(name, definition as StrategyDefinition) : undefined);
+    }
     return this;
   }
 
   /** Registers the entries whose names are still free and leaves registered ones alone: how a package adds its built-ins. */
-  registerMissing<K extends EntryKind>(kind: K, entries: Record<string, RegistryEntries[K]>): this {
+  registerMissing<K extends EntryKind>(kind: K, entries: Record<string, RegistryEntries[K]>, options: Omit<RegisterOptions, 'override'> = {}): this {
     for (const [name, definition] of Object.entries(entries)) {
-      if (!this.has(kind, name)) this.register(kind, name, definition);
+      if (!this.has(kind, name)) this.register(kind, name, definition, options);
     }
     return this;
   }
 
   unregister(kind: EntryKind, name: string): boolean {
+    this.providers.delete(`${kind}:${name}`);
     return this.mapOf(kind).delete(name);
+  }
+
+  /** The package that provides a registered entry, when it said so. */
+  providerOf(kind: EntryKind, name: string): string | undefined {
+    return this.providers.get(`${kind}:${name}`);
   }
 
   has(kind: EntryKind, name: string): boolean {
@@ -106,7 +127,7 @@ export class Registry {
 
   get<K extends EntryKind>(kind: K, name: string): RegistryEntries[K] {
     const found = this.mapOf(kind).get(name);
-    if (found === undefined) throw new UnknownEntryError(kind, name, this.list(kind));
+    if (found === undefined) throw new UnknownEntryError(kind, name, this.list(kind), providerHint(kind, name));
     return found;
   }
 

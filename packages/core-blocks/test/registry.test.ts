@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DuplicateEntryError, Registry, RegistryError, UnknownEntryError, registry, builtinBlocks } from '../src/index';
+import { addProviderSource, DuplicateEntryError, Registry, RegistryError, UnknownEntryError, registry, builtinBlocks } from '../src/index';
 
 const dummyScheme = { step: (s: any) => s };
 
@@ -36,7 +36,22 @@ describe('Registry', () => {
     r.register('block', 'preact-basic', builtinBlocks['preact-basic']!);
     expect(() => r.get('block', 'basik')).toThrow(UnknownEntryError);
     expect(() => r.get('block', 'basik')).toThrow("Unknown block 'basik'. Known blocks: basic, preact-basic.");
-    expect(() => r.get('strategy', 'stochastic-depth')).toThrow(/import it first/);
+  });
+
+  it("names the package that provides a missing entry when that package registered it elsewhere or declares it", () => {
+    const elsewhere = new Registry();
+    elsewhere.register('strategy', 'test-jitter', { perturbStep: (u) => u }, { provider: '@example/jitter' });
+    expect(elsewhere.providerOf('strategy', 'test-jitter')).toBe('@example/jitter');
+    const r = new Registry();
+    expect(() => r.get('strategy', 'test-jitter')).toThrow(
+      "Unknown strategy 'test-jitter'. Known strategies: (none registered). The strategy 'test-jitter' is provided by the package " +
+        "'@example/jitter': '@example/jitter' is imported but did not register into this registry: call register(registry) from '@example/jitter' (or loadPlugin('@example/jitter', { registry })).",
+    );
+    addProviderSource(() => [{ package: '@example/not-imported', import: "import '@example/not-imported/register'", entries: { scheme: ['test-rk4'] } }]);
+    expect(() => r.get('scheme', 'test-rk4')).toThrow(
+      "The scheme 'test-rk4' is provided by the package '@example/not-imported': import '@example/not-imported/register' once (it registers its entries into the global registry)",
+    );
+    expect(() => r.get('scheme', 'test-rk5')).toThrow(/^Unknown scheme 'test-rk5'\. Known schemes: \(none registered\)\.$/);
   });
 
   it('rejects malformed names and unknown kinds', () => {

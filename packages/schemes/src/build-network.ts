@@ -11,6 +11,7 @@ import {
   type Registry,
   type SchemeState,
   type ShortcutType,
+  type StrategyChoice,
 } from '@lm/core-blocks';
 import { createStepContext, type ResolvedStrategy, type StepSetup } from './step-context';
 
@@ -33,7 +34,10 @@ export interface NetworkConfig {
   numClasses: number;
   inputShape: [number, number, number];
   dt: number;
-  strategy?: { name: string; options?: Record<string, unknown> };
+  /** One strategy: the same as a one-element `strategies` placed first. */
+  strategy?: StrategyChoice;
+  /** Stochastic strategies applied in this order at each hook. */
+  strategies?: StrategyChoice[];
   seed?: number;
 }
 
@@ -60,6 +64,21 @@ export function validateNetworkConfig(c: NetworkConfig): void {
   );
 }
 
+/** The configured strategies looked up in `registry`, defaults laid under their options, in order. */
+function resolveStrategyDefinitions(config: NetworkConfig, registry: Registry): ResolvedStrategy[] {
+  const choices = [...(config.strategy ? [config.strategy] : []), ...(config.strategies ?? [])];
+  const resolved = choices.map(({ name, options }) => {
+    const definition = registry.get('strategy', name);
+    return { name, definition, options: { ...(definition.defaults ?? {}), ...(options ?? {}) } };
+  });
+  const combiners = resolved.filter((s) => s.definition.combineBranches);
+  check(
+    combiners.length <= 1,
+    `model '${config.name}': strategies ${combiners.map((s) => `'${s.name}'`).join(' and ')} both combine branches; choose one of them.`,
+  );
+  return resolved;
+}
+
 /**
  * Builds the network: stem, then for stage s and step b the scheme steps u_n → u_{n+1} with the configured
  * block as f (stride 2 at the first step of every stage but the first), then pooling and a linear classifier.
@@ -70,11 +89,7 @@ export function buildNetwork(config: NetworkConfig, registry: Registry = globalR
   const block = registry.get('block', config.block);
   const scheme = registry.get('scheme', config.scheme);
   const schemeOptions = { ...(scheme.defaults ?? {}), seed: config.seed, ...(config.schemeOptions ?? {}) };
-  let strategy: ResolvedStrategy | undefined;
-  if (config.strategy) {
-    const definition = registry.get('strategy', config.strategy.name);
-    strategy = { name: config.strategy.name, definition, options: { ...(definition.defaults ?? {}), ...(config.strategy.options ?? {}) } };
-  }
+  const strategies = resolveStrategyDefinitions(config, registry);
   const preActivation = config.preActivation ?? block.preActivation;
   const seed = config.seed;
   const setup: StepSetup = {
@@ -82,7 +97,7 @@ export function buildNetwork(config: NetworkConfig, registry: Registry = globalR
     block,
     blockOptions: config.blockOptions ?? {},
     shortcut: config.shortcut,
-    strategy,
+    strategies,
     dt: config.dt,
     seed,
     strategySeed: seed ?? Math.floor(Math.random() * 0x7fffffff),

@@ -1,4 +1,4 @@
-import { registry } from '@lm/core-blocks';
+import { registerBuiltinBlocks, registry, type Registry } from '@lm/core-blocks';
 import { registerBuiltinModels } from './models/zoo';
 import { registerBuiltinSchemes } from './schemes/builtins';
 
@@ -8,7 +8,8 @@ export type { NetworkConfig } from './build-network';
 export { createStepContext } from './step-context';
 export type { StepSetup, ResolvedStrategy } from './step-context';
 export { builtinModels, networkModel, registerBuiltinModels } from './models/zoo';
-export { applyModelOptions, cleanModelOptions, MODEL_OPTION_NAMES } from './models/model-options';
+export { applyModelOptions, cleanModelOptions, MODEL_OPTION_NAMES, resolveStrategies } from './models/model-options';
+export { strategyVariant } from './models/variant';
 export type { ModelOptions, NetworkBase } from './models/model-options';
 export { builtinSchemes, registerBuiltinSchemes } from './schemes/builtins';
 export { forwardEuler } from './schemes/forward-euler';
@@ -25,5 +26,14 @@ export type { LinearMultiStepArgs } from './layers/linear-multi-step';
 export { parameterTable, formatParamTable } from './param-table';
 export type { ParamRow } from './param-table';
 
-registerBuiltinSchemes(registry);
-registerBuiltinModels(registry);
+/**
+ * Registers the schemes and the model zoo, with the built-in blocks they use, into `target` (names already
+ * registered are kept); importing the package does it for the global registry.
+ */
+export function register(target: Registry): void {
+  registerBuiltinBlocks(target);
+  registerBuiltinSchemes(target);
+  registerBuiltinModels(target);
+}
+
+register(registry);

@@ -27,7 +27,8 @@ export interface StepSetup {
   block: BlockDefinition<any>;
   blockOptions: Record<string, unknown>;
   shortcut: ShortcutType;
-  strategy?: ResolvedStrategy;
+  /** Strategies in the order they apply at each hook. */
+  strategies?: ResolvedStrategy[];
   dt: number;
   /** Seed of the weight initialisers (undefined: random). */
   seed?: number;
@@ -47,7 +48,13 @@ export function createStepContext(
   const inChannels = channelsOf(u);
   const outChannels = width * setup.block.expansion;
   const [h, w] = hwcOf(u);
-  const strategy = setup.strategy;
+  const strategies = setup.strategies ?? [];
+  const combiner = strategies.find((s) => s.definition.combineBranches);
+  const residualPerturbers = strategies.filter((s) => s.definition.perturbResidual);
+  const stepPerturbers = strategies.filter((s) => s.definition.perturbStep);
+  const branchCount = Math.max(1, ...strategies.map((s) => s.definition.branches ?? 1));
+  /** The i-th strategy at one hook names its layers `<suffix>`, `<suffix>2`, ... so that two never clash. */
+  const nth = (suffix: string, i: number) => (i === 0 ? suffix : `${suffix}${i + 1}`);
   const perturbation = (suffix: string): PerturbationContext => ({
     position,
     name: `${name}_${suffix}`,
@@ -61,7 +68,7 @@ export function createStepContext(
     const s = request.stride ?? stride;
     const suffix = request.suffix ?? 'f';
     const branchWidth = request.outChannels !== undefined ? Math.max(1, Math.floor(outC / setup.block.expansion)) : width;
-    const count = strategy?.definition.branches ?? 1;
+    const count = branchCount;
     const branches = Array.from({ length: count }, (_, i) =>
       buildBranch(setup.blockName, setup.block, [h, w, inC], {
         inChannels: inC,
@@ -80,9 +87,11 @@ export function createStepContext(
       const outputs = branches.map((b) => b.apply(x) as SymbolicTensor);
       let f: SymbolicTensor;
       if (outputs.length === 1) f = outputs[0]!;
-      else if (strategy?.definition.combineBranches) f = strategy.definition.combineBranches(outputs, perturbation(tag), strategy.options);
+      else if (combiner) f = combiner.definition.combineBranches!(outputs, perturbation(tag), combiner.options);
       else f = applyLayer(new WeightedSum({ coefficients: outputs.map(() => 1), name: `${name}_${tag}_branches` }), outputs);
-      if (strategy?.definition.perturbResidual) f = strategy.definition.perturbResidual(f, perturbation(`${tag}_drop`), strategy.options);
+      residualPerturbers.forEach((s, i) => {
+        f = s.definition.perturbResidual!(f, perturbation(nth(`${tag}_drop`, i)), s.options);
+      });
       return f;
     };
     return Object.assign(fn, { inChannels: inC, outChannels: outC, stride: s, branches });
@@ -101,7 +110,9 @@ export function createStepContext(
       buildShortcut(x, { type: setup.shortcut, outChannels, stride, name: `${name}_shortcut`, seed: layerSeed(setup.seed, `${name}_shortcut`) }),
     finishStep: (x) => {
       let out = setup.block.afterStep ? setup.block.afterStep(x, name) : x;
-      if (strategy?.definition.perturbStep) out = strategy.definition.perturbStep(out, perturbation('step'), strategy.options);
+      stepPerturbers.forEach((s, i) => {
+        out = s.definition.perturbStep!(out, perturbation(nth('step', i)), s.options);
+      });
       return out;
     },
   };

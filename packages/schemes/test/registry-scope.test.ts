@@ -46,3 +46,18 @@ describe('a model is built from the registry it was looked up in', () => {
     expect(rows.map((r) => r.model)).toEqual(['lm-resnet20']);
   });
 });
+
+describe('an entry nobody registered', () => {
+  it("names the package that provides a strategy (from its package.json manifest) and how to import it, by key and by name", () => {
+    // @lm/schemes' tests never import @lm/stochastic: its strategies are installed but not registered.
+    expect(registry.has('strategy', 'stochastic-depth')).toBe(false);
+    expect(() => createModel('lm-resnet20', { stochasticDepth: { pL: 0.8 } } as any)).toThrow(
+      "Option 'stochasticDepth' of model 'lm-resnet20' switches on the strategy 'stochastic-depth' of the package '@lm/stochastic', " +
+        "which is not registered: import '@lm/stochastic' once (it registers its entries into the global registry), or call register(registry) from it for a registry of your own.",
+    );
+    expect(() => createModel('lm-resnet20', { strategies: ['additive-noise'] })).toThrow(
+      /Unknown strategy 'additive-noise'\. Known strategies: \(none registered\)\. The strategy 'additive-noise' is provided by the package '@lm\/stochastic': import '@lm\/stochastic' once/,
+    );
+    expect(() => createModel('lm-resnet20', { strategy: 'made-up' })).toThrow(/^Unknown strategy 'made-up'\. Known strategies: \(none registered\)\.$/);
+  });
+});

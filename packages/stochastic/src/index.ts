@@ -1,5 +1,4 @@
 import { registry } from '@lm/core-blocks';
-import { registerStochasticModels } from './models';
 import { registerBuiltinStrategies } from './strategies';
 
 export { SeededRandom, randomSeed } from './random';
@@ -20,10 +19,10 @@ export {
   stochasticDepth,
 } from './strategies';
 export type { AdditiveNoiseStrategyOptions, ShakeShakeStrategyOptions, StochasticDepthOptions } from './strategies';
-export { PAPER_STOCHASTIC_DEPTH, SHAKE_SHAKE_BASES, registerStochasticModels, stochasticModels, strategyVariant } from './models';
-export type { StochasticModelOptions } from './models';
 export { getModelRandomState, resetModelRandomState, setModelRandomState, stochasticLayers } from './random-state';
 export type { ModelRandomState } from './random-state';
 
+/** Registers the strategies into `registry`; importing the package does it for the global registry. */
+export { registerBuiltinStrategies as register } from './strategies';
+
 registerBuiltinStrategies(registry);
-registerStochasticModels(registry);

@@ -32,6 +32,7 @@ export interface StochasticDepthOptions {
  */
 export const stochasticDepth: StrategyDefinition<StochasticDepthOptions> = {
   description: 'stochastic depth: eta_l f(u), eta_l ~ Bernoulli(p_l), p_l = 1 - (l/L)(1 - p_L) (Huang et al. 2016)',
+  optionKey: 'stochasticDepth',
   defaults: { pL: 0.5, rule: 'linear', scaleAt: 'train', mode: 'batch' },
   perturbResidual(f: SymbolicTensor, ctx: PerturbationContext, o: StochasticDepthOptions): SymbolicTensor {
     const name = 'stochastic-depth';
@@ -61,6 +62,7 @@ export interface ShakeShakeStrategyOptions {
  */
 export const shakeShakeStrategy: StrategyDefinition<ShakeShakeStrategyOptions> = {
   description: 'shake-shake: two branches, dt/2 + sqrt(dt)(eta - 1/2) and dt/2 + sqrt(dt)(1/2 - eta), eta ~ U(0,1) per image, independent backward (Gastaldi 2017, eq. (4))',
+  optionKey: 'shakeShake',
   defaults: { forward: 'shake', backward: 'shake', level: 'image' },
   branches: 2,
   combineBranches(outputs: SymbolicTensor[], ctx: PerturbationContext, o: ShakeShakeStrategyOptions): SymbolicTensor {
@@ -87,6 +89,7 @@ export interface AdditiveNoiseStrategyOptions {
  */
 export const additiveNoiseStrategy: StrategyDefinition<AdditiveNoiseStrategyOptions> = {
   description: 'additive noise after each step: u + level * sqrt(dt) * eps, eps Gaussian or uniform with unit variance',
+  optionKey: 'additiveNoise',
   defaults: { level: 0.1, distribution: 'gaussian' },
   perturbStep(u: SymbolicTensor, ctx: PerturbationContext, o: AdditiveNoiseStrategyOptions): SymbolicTensor {
     const name = 'additive-noise';
@@ -106,5 +109,14 @@ export const builtinStrategies: Record<string, StrategyDefinition<any>> = {
 
 /** Registers {@link builtinStrategies} (names already registered are left alone). */
 export function registerBuiltinStrategies(registry: Registry): void {
-  registry.registerMissing('strategy', builtinStrategies);
+  registry.registerMissing('strategy', builtinStrategies, { provider: '@lm/stochastic' });
+}
+
+declare module '@lm/core-blocks' {
+  /** `createModel(name, { stochasticDepth: {...}, shakeShake: {...}, additiveNoise: {...} })`. */
+  interface StrategyShorthands {
+    stochasticDepth?: StochasticDepthOptions;
+    shakeShake?: ShakeShakeStrategyOptions;
+    additiveNoise?: AdditiveNoiseStrategyOptions;
+  }
 }

@@ -1,42 +1,44 @@
+import { readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { registry, Registry, type ModelDefinition } from '@lm/core-blocks';
-import { createModel, listModels } from '@lm/schemes';
-import { builtinStrategies, DropPath, PAPER_STOCHASTIC_DEPTH, SHAKE_SHAKE_BASES, stochasticModels } from '../src';
+import { applyLayer, registry, Registry, strategyOptionKeys, WeightedSum, type StrategyDefinition } from '@lm/core-blocks';
+import { createModel, register as registerSchemes } from '@lm/schemes';
+import { AdditiveNoise, builtinStrategies, DropPath, register } from '../src';
 import { countLayers, sampleInput, useCpu } from './helpers';
 
 beforeAll(useCpu);
 
 describe('registration', () => {
-  it('registers the three strategies and the models at import', () => {
+  it('registers the three strategies at import, each under its own shorthand key, as provided by @lm/stochastic', () => {
     expect(registry.list('strategy')).toEqual(expect.arrayContaining(['stochastic-depth', 'shake-shake', 'additive-noise']));
-    for (const [name, def] of Object.entries(builtinStrategies)) expect(registry.get('strategy', name)).toBe(def);
-    expect(listModels('shake-*')).toEqual(SHAKE_SHAKE_BASES.map((b) => `shake-${b}`).sort((a, b) => a.localeCompare(b, 'en', { numeric: true })));
-    expect(listModels('sd-*')).toEqual(['sd-lm-resnet56', 'sd-lm-resnet110']);
+    for (const [name, def] of Object.entries(builtinStrategies)) {
+      expect(registry.get('strategy', name)).toBe(def);
+      expect(registry.providerOf('strategy', name)).toBe('@lm/stochastic');
+    }
+    const keys = strategyOptionKeys(registry);
+    expect(keys.get('stochasticDepth')).toBe('stochastic-depth');
+    expect(keys.get('shakeShake')).toBe('shake-shake');
+    expect(keys.get('additiveNoise')).toBe('additive-noise');
   });
 
-  it('derives each variant from its base through the registry, without importing @lm/schemes', () => {
+  it("package.json's \"lm\" manifest lists exactly what the package registers (so an uninstalled-import hint is right)", () => {
+    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
     const local = new Registry();
-    const calls: { base: string; options: Record<string, unknown> }[] = [];
-    const fake = (base: string): ModelDefinition<any> => ({
-      create: (options) => {
-        calls.push({ base, options });
-        return undefined as never;
-      },
-    });
-    for (const base of new Set([...SHAKE_SHAKE_BASES, 'lm-resnet56', 'lm-resnet110'])) local.register('model', base, fake(base));
-    const models = stochasticModels(local);
-    models['shake-resnext29-8x64d']!.create({ numClasses: 100, shakeShake: { backward: 'keep' } }, local);
-    models['shake-lm-resnext29-8x64d']!.create({}, local);
-    models['sd-lm-resnet56']!.create({ seed: 3 }, local);
-    models['sd-lm-resnet110']!.create({ stochasticDepth: { mode: 'sample' } }, local);
-    expect(calls).toEqual([
-      { base: 'resnext29-8x64d', options: { numClasses: 100, name: 'shake-resnext29-8x64d', shakeShake: { backward: 'keep' } } },
-      { base: 'lm-resnext29-8x64d', options: { name: 'shake-lm-resnext29-8x64d', shakeShake: {} } },
-      { base: 'lm-resnet56', options: { seed: 3, name: 'sd-lm-resnet56', stochasticDepth: { pL: PAPER_STOCHASTIC_DEPTH['sd-lm-resnet56']!.pL } } },
-      { base: 'lm-resnet110', options: { name: 'sd-lm-resnet110', stochasticDepth: { pL: 0.5, mode: 'sample' } } },
-    ]);
-    expect(() => stochasticModels(new Registry())['shake-resnet20']!.create({}, new Registry())).toThrow(/import '@lm\/schemes'/);
+    register(local);
+    expect(pkg.lm.provides).toEqual({ strategy: local.list('strategy').sort((a, b) => Object.keys(builtinStrategies).indexOf(a) - Object.keys(builtinStrategies).indexOf(b)) });
+    expect(pkg.lm.optionKeys).toEqual(Object.fromEntries(strategyOptionKeys(local)));
+  });
+
+  it('a registry of its own gets the strategies from register(registry), and without them the error says how', () => {
+    const local = new Registry();
+    registerSchemes(local);
+    expect(() => createModel('resnet20', { stochasticDepth: { pL: 0.8 } }, local)).toThrow(
+      /Option 'stochasticDepth' of model 'resnet20' switches on the strategy 'stochastic-depth' of the package '@lm\/stochastic', which is not registered: '@lm\/stochastic' is imported but did not register into this registry: call register\(registry\)/,
+    );
+    expect(() => createModel('resnet20', { strategy: 'shake-shake' }, local)).toThrow(/Unknown strategy 'shake-shake'.*provided by the package '@lm\/stochastic'/);
+    register(local);
+    const model = createModel('resnet20', { stochasticDepth: { pL: 0.8 }, inputShape: [8, 8, 3] }, local);
+    expect(countLayers(model, 'LmDropPath')).toBe(9);
   });
 });
 
@@ -51,49 +53,53 @@ describe('createModel with strategies', () => {
     model.dispose();
   });
 
-  it('builds the paper presets sd-lm-resnet56 (p_L = 0.8) and sd-lm-resnet110 (p_L = 0.5)', () => {
-    for (const [name, steps, pL] of [['sd-lm-resnet56', 27, 0.8], ['sd-lm-resnet110', 54, 0.5]] as const) {
-      const model = createModel(name, { inputShape: [8, 8, 3] });
-      const drops = model.layers.filter((l): l is DropPath => l instanceof DropPath);
-      expect(model.name).toBe(name);
-      expect(drops.length).toBe(steps);
-      expect(drops[steps - 1]!.survival).toBeCloseTo(pL, 12);
-      if (steps === 27) {
-        const x = sampleInput(2);
-        const evalOut = Array.from((model.predict(x) as tf.Tensor).dataSync());
-        expect(Array.from((model.predict(x) as tf.Tensor).dataSync())).toEqual(evalOut);
-        const trainOut = tf.tidy(() => (model.apply(x, { training: true }) as tf.Tensor).dataSync());
-        expect(trainOut.every(Number.isFinite)).toBe(true);
-      }
-      model.dispose();
-    }
-  });
-
-  it('builds and runs the small shake-shake variants (two branches per step)', () => {
-    for (const [name, steps] of [['shake-resnet20', 9], ['shake-lm-resnet20', 9]] as const) {
-      const model = createModel(name, { inputShape: [8, 8, 3], seed: 2 });
-      expect(countLayers(model, 'LmShakeShake')).toBe(steps);
-      const x = sampleInput(2);
-      const a = (model.predict(x) as tf.Tensor).dataSync();
-      expect(Array.from((model.predict(x) as tf.Tensor).dataSync())).toEqual(Array.from(a));
-      expect(a.every(Number.isFinite)).toBe(true);
-      model.dispose();
-    }
-    const model = createModel('shake-resnet56', { inputShape: [8, 8, 3] });
-    expect(countLayers(model, 'LmShakeShake')).toBe(27);
+  it('combines strategies: stochastic depth on f and additive noise on the step, in every step, each with its options', () => {
+    const model = createModel('lm-resnet20', { stochasticDepth: { pL: 0.8 }, additiveNoise: { level: 0.05 }, inputShape: [8, 8, 3], seed: 2 });
+    const drops = model.layers.filter((l): l is DropPath => l instanceof DropPath);
+    const noises = model.layers.filter((l): l is AdditiveNoise => l instanceof AdditiveNoise);
+    expect(drops.length).toBe(9);
+    expect(noises.length).toBe(9);
+    expect(drops[8]!.survival).toBeCloseTo(0.8, 12);
+    expect(noises.every((n) => n.getConfig().level === 0.05)).toBe(true);
+    const x = sampleInput(2);
+    const a = tf.tidy(() => Array.from((model.apply(x, { training: true }) as tf.Tensor).dataSync()));
+    expect(a.every(Number.isFinite)).toBe(true);
     model.dispose();
   });
 
-  it('builds a shake-shake ResNeXt-29 variant', () => {
-    const model = createModel('shake-lm-resnext29-8x64d', { inputShape: [8, 8, 3], seed: 1 });
+  it('applies the strategies of one hook in the order given, naming the second one apart', () => {
+    const scaleBy = (factor: number): StrategyDefinition<{}> => ({
+      perturbStep: (u, ctx) => applyLayer(new WeightedSum({ coefficients: [factor], name: `${ctx.name}_x${factor}` }), u),
+    });
+    const local = new Registry();
+    registerSchemes(local);
+    register(local);
+    local.register('strategy', 'double', scaleBy(2));
+    const model = createModel('resnet20', { strategies: ['additive-noise', 'double'], inputShape: [8, 8, 3] }, local);
+    const noise = model.getLayer('s1_b1_step_noise');
+    const doubled = model.getLayer('s1_b1_step2_x2');
+    expect(doubled.input).toBe(noise.output);
+    const reversed = createModel('resnet20', { strategies: ['double', 'additive-noise'], inputShape: [8, 8, 3] }, local);
+    expect(reversed.getLayer('s1_b1_step2_noise').input).toBe(reversed.getLayer('s1_b1_step_x2').output);
+  });
+
+  it('stochastic depth and shake-shake together: two branches combined, then the combination dropped', () => {
+    const model = createModel('resnet20', { shakeShake: {}, stochasticDepth: { pL: 0.5 }, inputShape: [8, 8, 3], seed: 3 });
     expect(countLayers(model, 'LmShakeShake')).toBe(9);
-    expect(model.name).toBe('shake-lm-resnext29-8x64d');
-    model.dispose();
+    expect(countLayers(model, 'LmDropPath')).toBe(9);
+    expect(model.getLayer('s1_b1_f_drop').input).toBe(model.getLayer('s1_b1_f_shake').output);
   });
 
-  it('rejects a second strategy and bad strategy options with clear errors', () => {
-    expect(() => createModel('shake-resnet20', { stochasticDepth: { pL: 0.5 } })).toThrow(/choose one stochastic strategy/);
+  it('rejects two strategies that both combine branches, and bad strategy options, with clear errors', () => {
+    const local = new Registry();
+    registerSchemes(local);
+    register(local);
+    local.register('strategy', 'other-combiner', { branches: 2, combineBranches: (outputs) => outputs[0]! });
+    expect(() => createModel('resnet20', { strategies: ['shake-shake', 'other-combiner'] }, local)).toThrow(
+      /strategies 'shake-shake' and 'other-combiner' both combine branches; choose one of them/,
+    );
     expect(() => createModel('resnet20', { stochasticDepth: { pL: 1.5 } })).toThrow(/pL/);
-    expect(() => createModel('resnet20', { noise: { distribution: 'cauchy' } })).toThrow(/distribution/);
+    expect(() => createModel('resnet20', { additiveNoise: { distribution: 'cauchy' as any } })).toThrow(/distribution/);
+    expect(() => createModel('resnet20', { noise: {} } as any)).toThrow(/Unknown option 'noise' for model 'resnet20'. Options: .*additiveNoise/);
   });
 });

@@ -16,6 +16,7 @@ export {
 } from './train/checkpoint';
 export type { CheckpointState, CheckpointWriteOptions } from './train/checkpoint';
 export { buildModel, trainableParams, weightGroup, kValues } from './train/model';
+export { modelVariants, registerModelVariants, PAPER_STOCHASTIC_DEPTH, SHAKE_SHAKE_BASES } from './train/model-variants';
 export { loadPlugins } from './train/plugins';
 export { SGD, packSgdState, unpackSgdState } from './optim/sgd';
 export type { SgdOptions, SgdParam, SgdState } from './optim/sgd';

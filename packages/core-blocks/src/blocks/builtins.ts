@@ -15,5 +15,5 @@ export const builtinBlocks: Record<string, BlockDefinition<any>> = {
 };
 
 export function registerBuiltinBlocks(registry: Registry): void {
-  registry.registerMissing('block', builtinBlocks);
+  registry.registerMissing('block', builtinBlocks, { provider: '@lm/core-blocks' });
 }

@@ -7,7 +7,7 @@ export function networkModel(name: string, base: NetworkBase, description: strin
   return {
     description,
     paperParams,
-    create: (options, registry) => buildNetwork(applyModelOptions(name, base, options), registry),
+    create: (options, registry) => buildNetwork(applyModelOptions(name, base, options, registry), registry),
   };
 }
 
@@ -92,5 +92,5 @@ export function builtinModels(): Record<string, ModelDefinition<ModelOptions>> {
 }
 
 export function registerBuiltinModels(registry: Registry): void {
-  registry.registerMissing('model', builtinModels());
+  registry.registerMissing('model', builtinModels(), { provider: '@lm/schemes' });
 }

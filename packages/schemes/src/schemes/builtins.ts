@@ -15,5 +15,5 @@ export const builtinSchemes: Record<string, SchemeDefinition<any>> = {
 };
 
 export function registerBuiltinSchemes(registry: Registry): void {
-  registry.registerMissing('scheme', builtinSchemes);
+  registry.registerMissing('scheme', builtinSchemes, { provider: '@lm/schemes' });
 }

@@ -1,6 +1,7 @@
 import { registry } from '@lm/core-blocks';
 import { listModels } from '@lm/schemes';
 import '@lm/stochastic';
+import '../train/model-variants';
 import { loadPlugins } from '../train/plugins';
 import { bool, list, optionHelp, parse, type OptionSpecs } from './args';
 import type { Io } from './io';

@@ -1,5 +1,6 @@
 import { formatParamTable, listModels, parameterTable } from '@lm/schemes';
 import '@lm/stochastic';
+import '../train/model-variants';
 import { loadPlugins } from '../train/plugins';
 import { useCpuBackend } from '../backend/select';
 import { bool, list, optionHelp, parse, type OptionSpecs } from './args';

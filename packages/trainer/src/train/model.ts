@@ -4,6 +4,7 @@ import { createModel, lmCoefficients } from '@lm/schemes';
 import type { TrainConfig, WdExcludeGroup } from '../config';
 import type { SgdParam } from '../optim/sgd';
 import { OptionError } from '../errors';
+import './model-variants';
 
 /** Builds the configured model for a dataset: numClasses and input shape from the data, seed from the config. */
 export function buildModel(c: TrainConfig, numClasses: number, inputShape?: [number, number, number]): tfl.LayersModel {
