@@ -50,23 +50,44 @@ export interface StepContext {
   readonly stride: number;
   /** True when this step changes H, W or C, so u_{n+1} = S(u_n) + Δt f(u_n) through the shortcut S. */
   readonly changesShape: boolean;
+  /** The past the scheme declared it keeps (its `memory` for its options). */
+  readonly memory: SchemeMemory;
+  /** The model seed (undefined: random), for a scheme's own initialisers; derive per layer with `layerSeed`. */
+  readonly seed?: number;
   /** A new residual function with fresh weights (perturbed by the stochastic strategy, if any). */
   residual(request?: ResidualRequest): ResidualFunction;
-  /** The shortcut S(u): identity when the shape is kept, else the configured projection or zero padding. */
+  /**
+   * The shortcut S(u): identity when the shape is kept, else the configured projection or zero padding. One S per
+   * step: calling it again applies the same layers (the same weights) to another tensor.
+   */
   shortcut(u: SymbolicTensor): SymbolicTensor;
   /** Block post-processing and the strategy's perturbation of the step, applied to u_{n+1}. */
   finishStep(u: SymbolicTensor): SymbolicTensor;
 }
 
-/** The state a scheme carries from step to step: u_n and, for multi-step schemes, u_{n-1}. */
+/**
+ * The state a scheme carries from step to step: u_n, and for multi-step schemes the past states and past
+ * evaluations of f it declared it keeps (see {@link SchemeMemory}), most recent first.
+ */
 export interface SchemeState {
   u: SymbolicTensor;
-  previous?: SymbolicTensor;
+  /** u_{n−1}, u_{n−2}, ...: at most `memory.states` entries. */
+  history?: SymbolicTensor[];
+  /** f(u_{n−1}), f(u_{n−2}), ...: at most `memory.evaluations` entries. */
+  pastF?: SymbolicTensor[];
+}
+
+/** How much of the past a scheme keeps: a k-step method keeps k − 1 states (and k − 1 evaluations of f if it uses them). */
+export interface SchemeMemory {
+  states: number;
+  evaluations?: number;
 }
 
 /** A way of stepping residual branches: forward Euler, LM two-step, RK2, backward Euler, RevNet... */
 export interface SchemeDefinition<O = Record<string, unknown>> extends EntryMetadata {
   defaults?: O;
+  /** The past the scheme keeps (default none); where a step changes shape, each kept tensor is carried through S. */
+  memory?: SchemeMemory | ((options: O) => SchemeMemory);
   step(state: SchemeState, ctx: StepContext, options: O): SchemeState;
 }
 

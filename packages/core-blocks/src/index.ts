@@ -19,6 +19,7 @@ export type {
   ResidualFunction,
   ResidualRequest,
   SchemeDefinition,
+  SchemeMemory,
   SchemeState,
   ShortcutType,
   StepContext,
@@ -27,7 +28,9 @@ export type {
   StrategyDefinition,
   StrategyShorthands,
 } from './contracts';
-export { applyLayer, channelsOf, hwcOf } from './symbolic';
+export { applyLayer, channelsOf, hwcOf, replayChain } from './symbolic';
+export { isSchemeCoefficientLayer, schemeCoefficientLayers, schemeCoefficients, schemeCoefficientWeights } from './scheme-coefficients';
+export type { SchemeCoefficient, SchemeCoefficientLayer } from './scheme-coefficients';
 export type { SymbolicTensor } from './symbolic';
 export { buildShortcut, SHORTCUT_TYPES } from './shortcut';
 export type { ShortcutSpec } from './shortcut';

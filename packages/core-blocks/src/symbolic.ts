@@ -21,3 +21,20 @@ export function hwcOf(x: SymbolicTensor): [number, number, number] {
   if (h == null || w == null || c == null) throw new Error(`Tensor '${x.name}' needs a known [H, W, C] shape.`);
   return [h, w, c];
 }
+
+/**
+ * Applies again, to `input`, the chain of single-input layers that led from `from` to `to` (the same layer
+ * objects, so the same weights): how one shortcut S is applied to several tensors.
+ */
+export function replayChain(from: SymbolicTensor, to: SymbolicTensor, input: SymbolicTensor): SymbolicTensor {
+  const chain: tfl.layers.Layer[] = [];
+  for (let t = to; t !== from; ) {
+    const layer = t.sourceLayer as tfl.layers.Layer | undefined;
+    const node = layer?.inboundNodes[t.nodeIndex];
+    const inputs = node?.inputTensors ?? [];
+    if (!layer || inputs.length !== 1) throw new Error(`'${to.name}' is not reached from '${from.name}' through single-input layers.`);
+    chain.unshift(layer);
+    t = inputs[0]!;
+  }
+  return chain.reduce((x, layer) => applyLayer(layer, x), input);
+}

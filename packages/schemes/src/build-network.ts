@@ -9,6 +9,8 @@ import {
   relu,
   SHORTCUT_TYPES,
   type Registry,
+  type SchemeDefinition,
+  type SchemeMemory,
   type SchemeState,
   type ShortcutType,
   type StrategyChoice,
@@ -64,6 +66,14 @@ export function validateNetworkConfig(c: NetworkConfig): void {
   );
 }
 
+/** The past a scheme keeps for its options, checked. */
+export function schemeMemory(name: string, scheme: SchemeDefinition<any>, options: Record<string, unknown>): SchemeMemory {
+  const m = typeof scheme.memory === 'function' ? scheme.memory(options) : (scheme.memory ?? { states: 0 });
+  const count = (n: number | undefined) => Number.isInteger(n ?? 0) && (n ?? 0) >= 0;
+  check(count(m.states) && count(m.evaluations), `scheme '${name}': memory must be whole numbers of states and evaluations >= 0, got ${JSON.stringify(m)}.`);
+  return { states: m.states, evaluations: m.evaluations ?? 0 };
+}
+
 /** The configured strategies looked up in `registry`, defaults laid under their options, in order. */
 function resolveStrategyDefinitions(config: NetworkConfig, registry: Registry): ResolvedStrategy[] {
   const choices = [...(config.strategy ? [config.strategy] : []), ...(config.strategies ?? [])];
@@ -89,6 +99,7 @@ export function buildNetwork(config: NetworkConfig, registry: Registry = globalR
   const block = registry.get('block', config.block);
   const scheme = registry.get('scheme', config.scheme);
   const schemeOptions = { ...(scheme.defaults ?? {}), seed: config.seed, ...(config.schemeOptions ?? {}) };
+  const memory = schemeMemory(config.scheme, scheme, schemeOptions);
   const strategies = resolveStrategyDefinitions(config, registry);
   const preActivation = config.preActivation ?? block.preActivation;
   const seed = config.seed;
@@ -99,6 +110,7 @@ export function buildNetwork(config: NetworkConfig, registry: Registry = globalR
     shortcut: config.shortcut,
     strategies,
     dt: config.dt,
+    memory,
     seed,
     strategySeed: seed ?? Math.floor(Math.random() * 0x7fffffff),
   };

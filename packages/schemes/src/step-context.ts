@@ -3,11 +3,13 @@ import {
   buildBranch,
   buildShortcut,
   layerSeed,
+  replayChain,
   WeightedSum,
   type BlockDefinition,
   type PerturbationContext,
   type ResidualFunction,
   type ResidualRequest,
+  type SchemeMemory,
   type ShortcutType,
   type StepContext,
   type StepPosition,
@@ -30,6 +32,8 @@ export interface StepSetup {
   /** Strategies in the order they apply at each hook. */
   strategies?: ResolvedStrategy[];
   dt: number;
+  /** The past the scheme keeps (default: none). */
+  memory?: SchemeMemory;
   /** Seed of the weight initialisers (undefined: random). */
   seed?: number;
   /** Seed of the stochastic strategy's draws; the model seed when given, else drawn once per model. */
@@ -97,6 +101,14 @@ export function createStepContext(
     return Object.assign(fn, { inChannels: inC, outChannels: outC, stride: s, branches });
   };
 
+  let firstShortcut: { from: SymbolicTensor; to: SymbolicTensor } | undefined;
+  const shortcut = (x: SymbolicTensor): SymbolicTensor => {
+    if (firstShortcut) return replayChain(firstShortcut.from, firstShortcut.to, x);
+    const to = buildShortcut(x, { type: setup.shortcut, outChannels, stride, name: `${name}_shortcut`, seed: layerSeed(setup.seed, `${name}_shortcut`) });
+    firstShortcut = { from: x, to };
+    return to;
+  };
+
   return {
     position,
     name,
@@ -105,9 +117,10 @@ export function createStepContext(
     outChannels,
     stride,
     changesShape: stride !== 1 || inChannels !== outChannels,
+    memory: setup.memory ?? { states: 0, evaluations: 0 },
+    seed: setup.seed,
     residual,
-    shortcut: (x) =>
-      buildShortcut(x, { type: setup.shortcut, outChannels, stride, name: `${name}_shortcut`, seed: layerSeed(setup.seed, `${name}_shortcut`) }),
+    shortcut,
     finishStep: (x) => {
       let out = setup.block.afterStep ? setup.block.afterStep(x, name) : x;
       stepPerturbers.forEach((s, i) => {

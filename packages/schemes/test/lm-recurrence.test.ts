@@ -39,7 +39,7 @@ describe('LM two-step scheme', () => {
   });
 
   it('a chain of steps reproduces the hand-computed recurrence, with Euler as the start and u_{n−1} carried', () => {
-    const setup: StepSetup = { blockName: 'linear', block: linearBlock, blockOptions: {}, shortcut: 'A', dt: 1, seed: 9 };
+    const setup: StepSetup = { blockName: 'linear', block: linearBlock, blockOptions: {}, shortcut: 'A', dt: 1, seed: 9, memory: { states: 1 } };
     const input = tfl.input({ shape: [1, 1, 3] });
     let state: SchemeState = { u: input };
     const states = [input];

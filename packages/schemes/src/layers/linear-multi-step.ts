@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import type { LayerArgs } from '@tensorflow/tfjs-layers/dist/engine/topology';
+import { schemeCoefficients, type SchemeCoefficient } from '@lm/core-blocks';
 
 export interface LinearMultiStepArgs extends LayerArgs {
   /** One k per channel instead of one per block. */
@@ -71,6 +72,11 @@ export class LinearMultiStep extends tfl.layers.Layer {
     return this.k.read().dataSync() as Float32Array;
   }
 
+  /** The scheme coefficient k_n, found by `schemeCoefficients(model)` like any scheme's. */
+  schemeCoefficients(): SchemeCoefficient[] {
+    return [{ name: 'k', values: Array.from(this.coefficients()), trainable: this.trainable }];
+  }
+
   override getConfig(): tf.serialization.ConfigDict {
     return {
       ...super.getConfig(),
@@ -85,7 +91,7 @@ export class LinearMultiStep extends tfl.layers.Layer {
 tf.serialization.registerClass(LinearMultiStep);
 
 /** A small seeded generator of uniform numbers in [0, 1) (mulberry32), the same on every backend. */
-function mulberry32(seed: number): () => number {
+export function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
@@ -109,7 +115,12 @@ export function lmStepLayers(model: tfl.LayersModel): LinearMultiStep[] {
   return out;
 }
 
-/** The learned k_n of every LM step of a model, in network order. */
+/**
+ * The trainable scheme coefficients of a model in network order, as `{ layer, k }` (the LM scheme's k_n; for a
+ * scheme with several coefficients per step, `layer` is `<layer>/<coefficient>`). A thin alias of `schemeCoefficients`.
+ */
 export function lmCoefficients(model: tfl.LayersModel): { layer: string; k: number[] }[] {
-  return lmStepLayers(model).map((layer) => ({ layer: layer.name, k: Array.from(layer.coefficients()) }));
+  return schemeCoefficients(model, { trainableOnly: true }).flatMap(({ layer, coefficients }) =>
+    coefficients.map((c) => ({ layer: coefficients.length === 1 ? layer : `${layer}/${c.name}`, k: c.values })),
+  );
 }

@@ -83,6 +83,10 @@ export function builtinModels(): Record<string, ModelDefinition<ModelOptions>> {
   }
   for (const d of [50, 101, 152]) add(`resnet${d}`, imagenetResNet(IMAGENET_DEPTHS[d]!, 'forward-euler'), `ImageNet ResNet-${d}`);
   for (const d of [50, 101]) add(`lm-resnet${d}`, imagenetResNet(IMAGENET_DEPTHS[d]!, 'linear-multi-step'), `ImageNet LM-ResNet-${d}`);
+  for (const d of [20, 56]) {
+    add(`lm3-resnet${d}`, { ...cifarResNet(d, 'preact-basic', 'linear-k-step', 'projection-preact'), schemeOptions: { steps: 3 } }, `CIFAR LM-ResNet-${d} with the 3-step scheme: trainable a_1, a_2 (a_0 = 1 - a_1 - a_2), b = (1, 0, 0)`);
+    add(`ab2-resnet${d}`, cifarResNet(d, 'preact-basic', 'adams-bashforth2', 'projection-preact'), `CIFAR pre-activation ResNet-${d} stepped by Adams-Bashforth 2`);
+  }
   for (const d of [20, 32, 56, 110]) {
     add(`rk2-resnet${d}`, cifarResNet(d, 'preact-basic', 'runge-kutta2', 'projection-preact'), `CIFAR ResNet-${d} stepped by Runge-Kutta 2 (FractalNet reading)`);
     add(`polynet-resnet${d}`, cifarResNet(d, 'preact-basic', 'approx-backward-euler', 'projection-preact'), `CIFAR ResNet-${d} stepped by approximate backward Euler (PolyNet reading)`);

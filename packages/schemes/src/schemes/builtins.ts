@@ -1,6 +1,7 @@
 import type { Registry, SchemeDefinition } from '@lm/core-blocks';
 import { approxBackwardEuler } from './backward-euler';
 import { forwardEuler } from './forward-euler';
+import { adamsBashforth2, linearKStep } from './linear-k-step';
 import { linearMultiStep } from './linear-multi-step';
 import { revnetCoupling } from './revnet';
 import { rungeKutta2 } from './runge-kutta2';
@@ -12,6 +13,8 @@ export const builtinSchemes: Record<string, SchemeDefinition<any>> = {
   'runge-kutta2': rungeKutta2,
   'approx-backward-euler': approxBackwardEuler,
   revnet: revnetCoupling,
+  'linear-k-step': linearKStep,
+  'adams-bashforth2': adamsBashforth2,
 };
 
 export function registerBuiltinSchemes(registry: Registry): void {

@@ -1,7 +1,7 @@
 import { applyLayer, type SchemeDefinition } from '@lm/core-blocks';
 import { layerSeed } from '@lm/core-blocks';
 import { LinearMultiStep } from '../layers/linear-multi-step';
-import { shortcutEulerStep } from './euler-update';
+import { advanceState, shortcutEulerStep } from './euler-update';
 
 export interface LinearMultiStepOptions {
   /** One trainable k per channel instead of one per block. */
@@ -17,8 +17,10 @@ export interface LinearMultiStepOptions {
 export const linearMultiStep: SchemeDefinition<LinearMultiStepOptions> = {
   description: 'linear multi-step: u_{n+1} = (1-k_n) u_n + k_n u_{n-1} + dt f(u_n) (LM-ResNet)',
   defaults: { perChannelK: false },
+  memory: { states: 1 },
   step: (state, ctx, options) => {
-    if (ctx.changesShape || state.previous === undefined) return shortcutEulerStep(state, ctx);
+    const previous = state.history?.[0];
+    if (ctx.changesShape || previous === undefined) return shortcutEulerStep(state, ctx);
     const f = ctx.residual();
     const lm = new LinearMultiStep({
       name: `${ctx.name}_lm`,
@@ -26,7 +28,7 @@ export const linearMultiStep: SchemeDefinition<LinearMultiStepOptions> = {
       dt: ctx.dt,
       seed: layerSeed(options.seed, `${ctx.name}_lm`),
     });
-    const u = applyLayer(lm, [f(state.u), state.u, state.previous]);
-    return { u: ctx.finishStep(u), previous: state.u };
+    const u = applyLayer(lm, [f(state.u), state.u, previous]);
+    return advanceState(state, ctx, ctx.finishStep(u));
   },
 };
