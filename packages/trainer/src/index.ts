@@ -15,7 +15,8 @@ export {
   CHECKPOINT_FORMAT,
 } from './train/checkpoint';
 export type { CheckpointState, CheckpointWriteOptions } from './train/checkpoint';
-export { buildModel, trainableParams, weightGroup, kValues } from './train/model';
+export { buildModel, trainableParams, weightGroup, kValues, schemeCoefficientNames } from './train/model';
+export type { KValue } from './train/model';
 export { modelVariants, registerModelVariants, PAPER_STOCHASTIC_DEPTH, SHAKE_SHAKE_BASES } from './train/model-variants';
 export { loadPlugins } from './train/plugins';
 export { SGD, packSgdState, unpackSgdState } from './optim/sgd';

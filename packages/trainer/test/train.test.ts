@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { train } from '../src/train/loop';
-import { buildModel, trainableParams, weightGroup } from '../src/train/model';
+import { buildModel, schemeCoefficientNames, trainableParams, weightGroup } from '../src/train/model';
 import { loadPlugins } from '../src/train/plugins';
 import { resolveConfig } from '../src/config';
 import { SGD } from '../src/optim/sgd';
@@ -111,7 +111,7 @@ describe('weight-decay groups', () => {
     const decayed = some.filter((p) => p.decay).map((p) => p.name.replace(/^\d+:/, ''));
     expect(decayed.length).toBeGreaterThan(0);
     expect(decayed.every((n) => /kernel/.test(n))).toBe(true);
-    const kept = some.filter((p) => !p.decay).map((p) => weightGroup(p.name));
+    const kept = some.filter((p) => !p.decay).map((p) => weightGroup(p.name.replace(/^\d+:/, ''), schemeCoefficientNames(m)));
     expect(new Set(kept)).toEqual(new Set(['norm', 'bias', 'k']));
     m.dispose();
   });

@@ -61,36 +61,50 @@ export function errorCurvesSvg(runs: RunData[], width = 1200): string {
   return svgDocument(width, height, `${left}\n${right}`);
 }
 
-/** Mean k of each LM step at the last epoch (per-channel k averaged). */
-export function finalK(run: RunData): { layer: string; k: number }[] {
+/**
+ * Mean value of each trainable scheme coefficient of each step at the last epoch (per-channel values averaged).
+ * Logs written before coefficients had names hold the LM scheme's `k`.
+ */
+export function finalK(run: RunData): { layer: string; coefficient: string; k: number }[] {
   const last = run.history[run.history.length - 1];
-  return (last?.k ?? []).map((e) => ({ layer: e.layer, k: e.k.reduce((a, b) => a + b, 0) / Math.max(e.k.length, 1) }));
+  return (last?.k ?? []).map((e) => ({
+    layer: e.layer,
+    coefficient: (e as { coefficient?: string }).coefficient ?? 'k',
+    k: e.k.reduce((a, b) => a + b, 0) / Math.max(e.k.length, 1),
+  }));
 }
 
-/** The k_n figure: learned k per LM step at the last epoch, grouped bars per run (the paper's Figure 4). */
+/**
+ * The k_n figure (the paper's Figure 4): the learned scheme coefficients per step at the last epoch, grouped bars
+ * per run, one panel per coefficient name (one `k_n` panel for LM-ResNets; `a1`, `a2`... for a k-step scheme).
+ */
 export function kValuesSvg(runs: RunData[], width = 1200): string {
-  const height = Math.round(width * 0.42);
-  const withK = runs.map((run) => ({ run, k: finalK(run) })).filter((r) => r.k.length);
-  const n = Math.max(0, ...withK.map((r) => r.k.length));
-  const categories = [...Array(n).keys()].map((i) => String(i + 1));
-  if (!withK.length) {
+  const finals = runs.map((run) => ({ run, k: finalK(run) }));
+  const names = [...new Set(finals.flatMap((r) => r.k.map((e) => e.coefficient)))];
+  const panelHeight = Math.round(width * 0.42);
+  if (!names.length) {
     return svgDocument(
       width,
-      height,
-      `<text x="${width / 2}" y="${height / 2}" text-anchor="middle" font-size="18">No LM steps in these runs: no k_n to show.</text>`,
+      panelHeight,
+      `<text x="${width / 2}" y="${panelHeight / 2}" text-anchor="middle" font-size="18">No trainable scheme coefficients in these runs: no k_n to show.</text>`,
     );
   }
-  const body = barPanel(
-    { x: 0, y: 0, width, height },
-    {
-      title: 'Learned k_n per LM step (last epoch)',
-      xLabel: 'LM step n (network order)',
-      yLabel: 'k_n',
-      categories,
-      groups: withK.map((r) => ({ name: r.run.label, values: r.k.map((e) => e.k) })),
-    },
-  );
-  return svgDocument(width, height, body);
+  const panels = names.map((name, i) => {
+    const withK = finals.map((r) => ({ run: r.run, k: r.k.filter((e) => e.coefficient === name) })).filter((r) => r.k.length);
+    const n = Math.max(0, ...withK.map((r) => r.k.length));
+    const lm = name === 'k';
+    return barPanel(
+      { x: 0, y: i * panelHeight, width, height: panelHeight },
+      {
+        title: lm ? 'Learned k_n per LM step (last epoch)' : `Learned ${name} per step (last epoch)`,
+        xLabel: lm ? 'LM step n (network order)' : `step with ${name} (network order)`,
+        yLabel: lm ? 'k_n' : name,
+        categories: [...Array(n).keys()].map((j) => String(j + 1)),
+        groups: withK.map((r) => ({ name: r.run.label, values: r.k.map((e) => e.k) })),
+      },
+    );
+  });
+  return svgDocument(width, panelHeight * names.length, panels.join('\n'));
 }
 
 function finalTable(runs: RunData[]): string {
@@ -135,7 +149,7 @@ export async function writeReport(runDirs: string[], o: ReportOptions): Promise<
   const files: string[] = [];
   const figures: [string, string, string][] = [
     ['error-curves', errorCurvesSvg(runs, width), 'Top-1 error during training: training data (left) and held-out data (right), as in the paper\'s Figures 3 and 5.'],
-    ['k-values', kValuesSvg(runs, width), 'Learned k_n of each LM step at the last epoch, as in the paper\'s Figure 4.'],
+    ['k-values', kValuesSvg(runs, width), 'Learned scheme coefficients (k_n of each LM step) at the last epoch, as in the paper\'s Figure 4.'],
   ];
   for (const [name, svg] of figures) {
     const svgPath = join(out, `${name}.svg`);

@@ -1,6 +1,7 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { createModel, lmCoefficients } from '@lm/schemes';
+import { schemeCoefficients, schemeCoefficientWeights } from '@lm/core-blocks';
+import { createModel } from '@lm/schemes';
 import type { TrainConfig, WdExcludeGroup } from '../config';
 import type { SgdParam } from '../optim/sgd';
 import { OptionError } from '../errors';
@@ -20,19 +21,28 @@ export function buildModel(c: TrainConfig, numClasses: number, inputShape?: [num
   }
 }
 
-/** Which exclusion group a weight belongs to, by its name. */
-export function weightGroup(name: string): WdExcludeGroup | 'weight' {
+/** Names of the weights that are trainable scheme coefficients (LM's k_n, a k-step scheme's a_j, a plugin's own). */
+export function schemeCoefficientNames(model: tfl.LayersModel): Set<string> {
+  return new Set(schemeCoefficientWeights(model).map((w) => w.originalName ?? w.name));
+}
+
+/**
+ * Which exclusion group a weight belongs to: `k` when it is a scheme coefficient (`schemeCoefficientNames`, found
+ * through the layers that declare them, whatever the scheme), else by its name (BN γ/β, biases).
+ */
+export function weightGroup(name: string, coefficients: ReadonlySet<string> = new Set()): WdExcludeGroup | 'weight' {
+  if (coefficients.has(name)) return 'k';
   const leaf = name.split('/').pop()!.replace(/_\d+$/, '');
   if (leaf === 'gamma' || leaf === 'beta') return 'norm';
   if (leaf === 'bias') return 'bias';
-  if (leaf === 'k') return 'k';
   return 'weight';
 }
 
 /** The trainable weights as optimizer parameters; weight decay on all except the excluded groups. */
 export function trainableParams(model: tfl.LayersModel, exclude: readonly WdExcludeGroup[] = []): Required<SgdParam>[] {
+  const coefficients = schemeCoefficientNames(model);
   return model.trainableWeights.map((w, i) => {
-    const group = weightGroup(w.originalName ?? w.name);
+    const group = weightGroup(w.originalName ?? w.name, coefficients);
     return {
       variable: w.read() as tf.Variable,
       name: `${i}:${w.originalName ?? w.name}`,
@@ -41,7 +51,17 @@ export function trainableParams(model: tfl.LayersModel, exclude: readonly WdExcl
   });
 }
 
-/** The learned k_n of LM steps (empty for other models). */
-export function kValues(model: tfl.LayersModel): { layer: string; k: number[] }[] {
-  return lmCoefficients(model);
+/** One trainable scheme coefficient of one step, as checkpoints and epoch logs keep it. */
+export interface KValue {
+  layer: string;
+  /** The coefficient's name (`k` for the LM scheme, `a1`, `b0`... for a k-step scheme). */
+  coefficient: string;
+  k: number[];
+}
+
+/** Every trainable scheme coefficient of the model by step, in network order (empty when the scheme has none). */
+export function kValues(model: tfl.LayersModel): KValue[] {
+  return schemeCoefficients(model, { trainableOnly: true }).flatMap(({ layer, coefficients }) =>
+    coefficients.map((c) => ({ layer, coefficient: c.name, k: c.values })),
+  );
 }
