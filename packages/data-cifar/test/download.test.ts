@@ -12,7 +12,7 @@ import {
   loadCifar,
   ProgressReporter,
 } from '../src/index.js';
-import { makeCifar10, tmp } from './helpers.js';
+import { makeCifar10, tmp, withEnv } from './helpers.js';
 
 const rel = makeCifar10({ perBatch: 40 });
 const body = readFileSync(rel.archive);
@@ -191,15 +191,10 @@ describe('loadCifar: locate, download, cache', () => {
 
   it('URL and checksum from environment variables', async () => {
     const cacheDir = tmp();
-    process.env.LM_CIFAR10_URL = `${base}/env`;
-    process.env.LM_CIFAR10_MD5 = md5;
-    try {
+    await withEnv({ LM_CIFAR10_URL: `${base}/env`, LM_CIFAR10_MD5: md5 }, async () => {
       const ds = await loadCifar({ cacheDir, ...c10 });
       expect(ds.source).toBe(join(cacheDir, 'cifar10', 'cifar-10-binary.tar.gz'));
-    } finally {
-      delete process.env.LM_CIFAR10_URL;
-      delete process.env.LM_CIFAR10_MD5;
-    }
+    });
   });
 
   it('network failure -> CifarNotFoundError saying where it looked', async () => {
@@ -216,19 +211,16 @@ describe('loadCifar: locate, download, cache', () => {
 
   it('LM_CIFAR_DOWNLOAD=0 turns downloading off; $LM_SHARED_DIR/datasets/<variant> is searched', async () => {
     const cacheDir = tmp();
-    process.env.LM_CIFAR_DOWNLOAD = '0';
-    try {
+    await withEnv({ LM_CIFAR_DOWNLOAD: '0' }, async () => {
       await expect(loadCifar({ cacheDir, url: `${base}/z`, md5, ...c10 })).rejects.toBeInstanceOf(CifarNotFoundError);
       expect(requests.length).toBe(0);
       const shared = tmp();
       const rel2 = makeCifar10({ perBatch: 2, dir: join(shared, 'datasets', 'cifar10'), archiveName: 'cifar-10-train-binary.tar.gz' });
-      process.env.LM_SHARED_DIR = shared;
-      const ds = await loadCifar({ cacheDir, ...c10 });
-      expect(ds.source).toBe(rel2.folder); // the extracted folder is preferred over an archive of another name
-    } finally {
-      delete process.env.LM_CIFAR_DOWNLOAD;
-      delete process.env.LM_SHARED_DIR;
-    }
+      await withEnv({ LM_SHARED_DIR: shared }, async () => {
+        const ds = await loadCifar({ cacheDir, ...c10 });
+        expect(ds.source).toBe(rel2.folder); // the extracted folder is preferred over an archive of another name
+      });
+    });
   });
 
   it('download off -> CifarNotFoundError listing the places searched', async () => {
@@ -244,12 +236,9 @@ describe('loadCifar: locate, download, cache', () => {
 
   it('finds data through $LM_CIFAR10_PATH, the cache folder, or a folder holding an archive of any name', async () => {
     const a = makeCifar10({ perBatch: 3, archiveName: 'cifar-10-train-binary.tar.gz' });
-    process.env.LM_CIFAR10_PATH = a.archive;
-    try {
+    await withEnv({ LM_CIFAR10_PATH: a.archive }, async () => {
       expect((await loadCifar({ cacheDir: tmp(), download: false, ...c10 })).source).toBe(a.archive);
-    } finally {
-      delete process.env.LM_CIFAR10_PATH;
-    }
+    });
     const cacheDir = tmp();
     const b = makeCifar10({ perBatch: 3, dir: join(cacheDir, 'cifar10') });
     expect((await loadCifar({ cacheDir, download: false, ...c10 })).source).toBe(b.archive);

@@ -193,3 +193,37 @@ function writeRelease(
   writeFileSync(archive, gzipSync(tar, { level: 1 }));
   return { dir, archive, folder, files, train, test };
 }
+
+/** Runs `fn` with the given environment variables set (undefined: unset), then restores their previous values. */
+export async function withEnv<T>(vars: Record<string, string | undefined>, fn: () => Promise<T>): Promise<T> {
+  const saved = Object.fromEntries(Object.keys(vars).map((k) => [k, process.env[k]]));
+  const apply = (values: Record<string, string | undefined>) => {
+    for (const [k, v] of Object.entries(values)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  };
+  apply(vars);
+  try {
+    return await fn();
+  } finally {
+    apply(saved);
+  }
+}
+
+/**
+ * Every test starts without the caller's `LM_*` variables (LM_SHARED_DIR, LM_CIFAR10_PATH, LM_DATA_DIR...,
+ * which change where data is found), and the caller's values are back afterwards.
+ */
+export function isolateLmEnvironment(hooks: { beforeEach: (f: () => void) => void; afterEach: (f: () => void) => void }): void {
+  let saved: Record<string, string> = {};
+  const lm = () => Object.keys(process.env).filter((k) => k.startsWith('LM_'));
+  hooks.beforeEach(() => {
+    saved = Object.fromEntries(lm().map((k) => [k, process.env[k]!]));
+    for (const k of lm()) delete process.env[k];
+  });
+  hooks.afterEach(() => {
+    for (const k of lm()) delete process.env[k];
+    Object.assign(process.env, saved);
+  });
+}

@@ -86,3 +86,39 @@ export async function makeTree(): Promise<{ root: string; corrupt: string[] }> {
   await writeFile(join(root, 'class_index.json'), JSON.stringify({ 0: ['n00000002', 'grey'], 1: ['n00000003', 'blue'], 2: ['n00000001', 'red'] }));
   return { root, corrupt: [truncated, text] };
 }
+
+/**
+ * Reference of the resampling the addon implements, written out directly: output pixel i covers the
+ * source interval [x + i s, x + (i + 1) s), s = length / out; a triangle filter of half-width max(s, 1)
+ * around its centre, renormalised over the samples inside the image (PIL's BILINEAR with a box).
+ */
+export function referenceResize(src: Uint8Array, W: number, H: number, box: [number, number, number, number], ow: number, oh: number): Float64Array {
+  const taps = (start: number, length: number, out: number, limit: number): { j: number; w: number }[][] => {
+    const s = length / out;
+    const f = Math.max(s, 1);
+    const all: { j: number; w: number }[][] = [];
+    for (let i = 0; i < out; i++) {
+      const c = start + (i + 0.5) * s;
+      const row: { j: number; w: number }[] = [];
+      for (let j = Math.floor(c - f) - 1; j <= Math.ceil(c + f) + 1; j++) {
+        if (j < 0 || j >= limit) continue;
+        const w = Math.max(0, 1 - Math.abs(j + 0.5 - c) / f);
+        if (w > 0) row.push({ j, w });
+      }
+      const sum = row.reduce((a, t) => a + t.w, 0);
+      all.push(row.map((t) => ({ j: t.j, w: t.w / sum })));
+    }
+    return all;
+  };
+  const xs = taps(box[0], box[2], ow, W);
+  const ys = taps(box[1], box[3], oh, H);
+  const out = new Float64Array(ow * oh * 3);
+  for (let y = 0; y < oh; y++)
+    for (let x = 0; x < ow; x++)
+      for (let c = 0; c < 3; c++) {
+        let v = 0;
+        for (const ty of ys[y]) for (const tx of xs[x]) v += ty.w * tx.w * src[(ty.j * W + tx.j) * 3 + c];
+        out[(y * ow + x) * 3 + c] = v;
+      }
+  return out;
+}

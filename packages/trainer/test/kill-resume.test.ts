@@ -41,9 +41,20 @@ describe('never lose work', () => {
     const aEnd = await a.done;
     expect(aEnd.code, aEnd.stderr).toBe(0);
 
+    // Where the resume must start: the newest checkpoint on disk after the kill (it may be newer than `seen`).
+    const latestName = readFileSync(join(killed, 'checkpoints', 'latest'), 'utf8').trim();
+    const at = JSON.parse(readFileSync(join(killed, 'checkpoints', latestName, 'state.json'), 'utf8'));
+    expect(at.stepInEpoch, 'the kill landed mid-epoch').toBeGreaterThan(0);
+    expect(at.stepInEpoch).toBeLessThan(12);
+    expect(at.globalStep).toBe(at.epoch * 12 + at.stepInEpoch);
+
     const resumed = await lm(['train', '--resume', killed, '--progress', 'lines']).done;
     expect(resumed.code, resumed.stderr).toBe(0);
-    expect(resumed.stdout).toMatch(/^resuming .*checkpoints\/ckpt-\d+: epoch \d, step \d+\/12/m);
+    const where = `epoch ${at.epoch + 1}, step ${at.stepInEpoch}/12 (global step ${at.globalStep})`;
+    expect(resumed.stdout).toContain(`resuming ${join(killed, 'checkpoints', latestName)}: ${where}`);
+    // and it trains on from the next step of that epoch: its first progress line is that step
+    const first = /epoch (\d+)\/2 step (\d+)\/12/.exec(resumed.stderr + resumed.stdout);
+    expect(first?.slice(1, 3), resumed.stderr).toEqual([String(at.epoch + 1), String(at.stepInEpoch + 1)]);
 
     const wa = savedWeights(join(full, 'model'));
     const wb = savedWeights(join(killed, 'model'));

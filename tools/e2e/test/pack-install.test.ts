@@ -42,7 +42,8 @@ describe('packed packages installed in a fresh project outside the workspace', (
       join(project, 'package.json'),
       JSON.stringify({ name: 'lm-user-project', private: true, type: 'module', allowScripts: { '@lm/backend-onednn': true, '@lm/data-imagenet': true } }, null, 2),
     );
-    run('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error',
+    // --prefer-offline: third-party packages come from npm's cache when it has them, the registry only otherwise
+    run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error',
       ...TFJS, ...PACKAGES.map((p) => tarballs[p]!)], project);
     copyFileSync(join(here, 'fixtures', 'plugin-block.mjs'), join(project, 'plugin-block.mjs'));
     copyFileSync(join(here, 'fixtures', 'use-esm.mjs'), join(project, 'use-esm.mjs'));
@@ -65,7 +66,8 @@ describe('packed packages installed in a fresh project outside the workspace', (
     expect(readdirSync(lm).sort(), readdirSync(lm).join(' ')).toEqual([...PACKAGES].sort());
     for (const p of PACKAGES) {
       const pkg = JSON.parse(readFileSync(join(lm, p, 'package.json'), 'utf8'));
-      expect(pkg.version).toBe('0.1.0');
+      const source = JSON.parse(readFileSync(join(root, 'packages', p, 'package.json'), 'utf8'));
+      expect(pkg.version, p).toBe(source.version);
     }
   });
 
