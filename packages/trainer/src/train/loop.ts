@@ -245,6 +245,7 @@ async function loadRunData(c: TrainConfig, options: TrainOptions, ui: Ui): Promi
 function buildRun(config: TrainConfig, outDir: string, data: LoadedData, backend: Run['backend'], checkpoint: string | undefined, ui: Ui): Run {
   const ds = data.dataset;
   const held = heldOut(ds, config.evalSplit);
+  checkAgainstData(config, ds.numClasses, ds.inputShape);
   const model = buildModel(config, ds.numClasses, ds.inputShape);
   const params = trainableParams(model, config.wdExclude);
   const sgd = new SGD(params, { lr: config.lr, momentum: config.momentum, weightDecay: config.weightDecay, nesterov: config.nesterov });
@@ -272,6 +273,17 @@ function buildRun(config: TrainConfig, outDir: string, data: LoadedData, backend
     throw e;
   }
   return { config, outDir, data, held, model, sgd, vars: params.map((p) => p.variable), stepsPerEpoch, backend, pos, lastCheckpoint: checkpoint };
+}
+
+/** `--model-options` may state numClasses / inputShape, but never differently from the data (no silent replacement). */
+function checkAgainstData(c: TrainConfig, numClasses: number, inputShape?: [number, number, number]): void {
+  const o = c.modelOptions;
+  if (o.numClasses !== undefined && o.numClasses !== numClasses) {
+    throw new OptionError('--model-options', `--model-options: 'numClasses' is ${o.numClasses}, but the data has ${numClasses} classes; leave numClasses out (it is taken from the data)`);
+  }
+  if (o.inputShape !== undefined && inputShape !== undefined && o.inputShape.join(',') !== inputShape.join(',')) {
+    throw new OptionError('--model-options', `--model-options: 'inputShape' is [${o.inputShape}], but the data's images are [${inputShape}]; leave inputShape out (it is taken from the data)`);
+  }
 }
 
 /** Writes a file of the run folder; OS errors (ENOSPC, EROFS, EACCES) become errors naming the file. */
