@@ -40,6 +40,8 @@ export interface StepEnd {
   globalStep: number;
   loss: number;
   lr: number;
+  /** The model being trained (as Keras gives callbacks `this.model`). */
+  model: tfl.LayersModel;
 }
 
 export interface TrainOptions {
@@ -328,7 +330,8 @@ async function trainEpochs(run: Run, options: TrainOptions, ui: Ui): Promise<voi
     } catch (e) {
       if (e instanceof NonFiniteWeightsError) {
         progress.done();
-        throw new DivergenceError(pos.epoch + 1, pos.stepInEpoch, NaN, run.lastCheckpoint ?? latestCheckpoint(outDir), `${e.message}, so no checkpoint was written`);
+        const [epoch, step] = atStep === 0 ? [atEpoch, stepsPerEpoch] : [atEpoch + 1, atStep];
+        throw new DivergenceError(epoch, step, NaN, run.lastCheckpoint ?? latestCheckpoint(outDir), `${e.message}, so no checkpoint was written`);
       }
       throw asFileError(e, join(outDir, 'checkpoints'), 'write a checkpoint in');
     }
@@ -403,7 +406,7 @@ async function trainEpochs(run: Run, options: TrainOptions, ui: Ui): Promise<voi
             loss,
             etaSeconds: done > 0 ? (elapsed / done) * (totalSteps - pos.globalStep) : NaN,
           });
-          await options.onStepEnd?.({ epoch: pos.epoch + 1, step: pos.stepInEpoch, stepsPerEpoch, globalStep: pos.globalStep, loss, lr });
+          await options.onStepEnd?.({ epoch: pos.epoch + 1, step: pos.stepInEpoch, stepsPerEpoch, globalStep: pos.globalStep, loss, lr, model });
           if (stopSignal && pos.stepInEpoch < stepsPerEpoch) {
             await checkpoint(pos.epoch, pos.stepInEpoch);
             progress.done();
