@@ -1,17 +1,23 @@
+import { readFileSync } from 'node:fs';
 import { type TrainOverrides } from '../config';
 import { OptionError, oneOf } from '../errors';
 import { TRAIN_OPTION_TABLE, type TrainConfigKey, type TrainOptionDef } from '../options/train-options';
 import { PRESETS, PRESET_NAMES } from '../presets';
 import { train } from '../train/loop';
+import { integer } from '../options/kinds';
 import { bool, optionHelp, parse, str, type OptionSpecs, type Parsed } from './args';
 import type { Io } from './io';
 
 const PROGRESS_MODES = ['auto', 'bar', 'lines', 'silent'] as const;
+const LOG_FORMATS = ['text', 'jsonl'] as const;
 
 /** Flags of `lm train` that steer the process, not the run (they are not stored in the config). */
 const RUN_FLAGS: OptionSpecs = {
   resume: { type: 'string', value: '<run>', description: 'continue the run in this run folder (or --out) from its newest verified checkpoint' },
   progress: { type: 'string', value: '<mode>', description: `${PROGRESS_MODES.join(' | ')} (default auto: a bar on a terminal)` },
+  config: { type: 'string', value: '<file>', description: "options from a JSON or YAML file (a run's config.json reproduces the run); flags override it" },
+  'log-format': { type: 'string', value: '<format>', description: 'text | jsonl: one JSON record per epoch and every --log-every steps on stdout (text lines go to stderr)' },
+  'log-every': { type: 'string', value: '<n>', description: 'jsonl: a step record every n steps (default 50)' },
 };
 
 /** The command-line table, derived from the option table: one flag per option that has one. */
@@ -73,10 +79,43 @@ export function flagOf(key: TrainConfigKey): string {
   return d.flag ? `--${d.flag}` : key;
 }
 
+/** The options of a config file (JSON, or YAML by extension), each checked when the config resolves; errors name the file. */
+export async function readConfigFile(file: string): Promise<TrainOverrides> {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new OptionError('--config', `--config '${file}': cannot read it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+  let o: unknown;
+  try {
+    o = /\.ya?ml$/i.test(file) ? (await import('yaml')).parse(text) : JSON.parse(text);
+  } catch (e) {
+    throw new OptionError('--config', `--config '${file}' is not valid ${/\.ya?ml$/i.test(file) ? 'YAML' : 'JSON'}: ${(e as Error).message.split('\n')[0]}`);
+  }
+  if (o === null || typeof o !== 'object' || Array.isArray(o)) throw new OptionError('--config', `--config '${file}' must hold an object of options (keys as in a run's config.json)`);
+  for (const key of Object.keys(o)) {
+    if (!(key in TRAIN_OPTION_TABLE)) throw new OptionError('--config', `--config '${file}': unknown option '${key}'. Options: ${Object.keys(TRAIN_OPTION_TABLE).join(', ')}`);
+  }
+  return o as TrainOverrides;
+}
+
+export interface TrainInvocation {
+  overrides: TrainOverrides;
+  resume?: string | boolean;
+  progress?: (typeof PROGRESS_MODES)[number];
+  config?: string;
+  logFormat: (typeof LOG_FORMATS)[number];
+  logEvery: number;
+  help: boolean;
+}
+
 /** Turns `lm train` arguments into config overrides and the process flags. */
-export function trainOverrides(argv: string[]): { overrides: TrainOverrides; resume?: string | boolean; progress?: (typeof PROGRESS_MODES)[number]; help: boolean } {
+export function trainOverrides(argv: string[]): TrainInvocation {
   const p = parse('train', normaliseResume(argv), TRAIN_OPTIONS);
   const overrides = overridesFromFlags(p);
+  const logFormatRaw = str(p, 'log-format');
+  const logEveryRaw = str(p, 'log-every');
   const progressRaw = str(p, 'progress');
   const progress = progressRaw === undefined ? undefined : oneOf('--progress', progressRaw, PROGRESS_MODES);
   const resumeRaw = str(p, 'resume');
@@ -85,16 +124,41 @@ export function trainOverrides(argv: string[]): { overrides: TrainOverrides; res
     resume = resumeRaw === '' ? true : resumeRaw;
     if (resume === true && !overrides.out) throw new OptionError('--resume', '--resume needs a run folder: lm train --resume <dir> (or --resume --out <dir>)');
   }
-  return { overrides, resume, progress, help: bool(p, 'help') ?? false };
+  return {
+    overrides,
+    resume,
+    progress,
+    config: str(p, 'config'),
+    logFormat: logFormatRaw === undefined ? 'text' : oneOf('--log-format', logFormatRaw, LOG_FORMATS),
+    logEvery: logEveryRaw === undefined ? 50 : integer(1, Number.MAX_SAFE_INTEGER).fromFlag('--log-every', logEveryRaw),
+    help: bool(p, 'help') ?? false,
+  };
 }
 
 export async function trainCommand(argv: string[], io: Io): Promise<number> {
-  const { overrides, resume, progress, help } = trainOverrides(argv);
-  if (help) {
+  const inv = trainOverrides(argv);
+  if (inv.help) {
     io.out(trainHelp());
     return 0;
   }
-  const r = await train(overrides, { resume, progress: progress ?? 'auto', log: io.out, warn: io.err, handleSignals: true });
+  if (inv.config && inv.resume) throw new OptionError('--config', '--config with --resume: a resumed run keeps its stored config; leave --config out');
+  const overrides = inv.config ? { ...(await readConfigFile(inv.config)), ...inv.overrides } : inv.overrides;
+  const jsonl = inv.logFormat === 'jsonl';
+  const r = await train(overrides, {
+    resume: inv.resume,
+    progress: inv.progress ?? 'auto',
+    log: jsonl ? io.err : io.out,
+    warn: io.err,
+    handleSignals: true,
+    ...(jsonl
+      ? {
+          onStepEnd: (s) => {
+            if (s.globalStep % inv.logEvery === 0) io.out(JSON.stringify({ type: 'step', epoch: s.epoch, step: s.step, stepsPerEpoch: s.stepsPerEpoch, globalStep: s.globalStep, loss: s.loss, lr: s.lr }));
+          },
+          onEpochEnd: (rec) => io.out(JSON.stringify({ type: 'epoch', ...rec })),
+        }
+      : {}),
+  });
   r.model.dispose();
   return 0;
 }

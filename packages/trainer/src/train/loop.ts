@@ -1,4 +1,4 @@
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { registry, saveModel, writeFileAtomic } from '@lm/core-blocks';
@@ -7,7 +7,7 @@ import { resolveConfig, validateConfig, type TrainConfig, type TrainOverrides } 
 import { asFileError, DataError, DivergenceError, InterruptedError, NonFiniteWeightsError, OptionError } from '../errors';
 import { type BackendProbes, selectBackend } from '../backend/select';
 import { heldOut, loadData, type LoadedData, type Split } from '../data/datasets';
-import { type EpochRecord, formatEpochLine, writeMetricsLog } from '../log';
+import { type EpochRecord, formatEpochLine, summaryCsv, writeMetricsLog } from '../log';
 import { emptySums, MetricAccumulator, type MetricSums, softmaxCrossEntropy } from '../metrics';
 import { optionDef, optionName, TRAIN_CONFIG_KEYS, type TrainConfigKey } from '../options/train-options';
 import { learningRate } from '../optim/schedules';
@@ -288,11 +288,14 @@ function checkAgainstData(c: TrainConfig, numClasses: number, inputShape?: [numb
   }
 }
 
-/** Writes a file of the run folder; OS errors (ENOSPC, EROFS, EACCES) become errors naming the file. */
+/** Writes a file of the run folder (the history: metrics.jsonl and summary.csv); OS errors (ENOSPC, EROFS, EACCES) become errors naming the file. */
 function writeRunFile(path: string, content: string | EpochRecord[]): void {
   try {
     if (typeof content === 'string') writeFileAtomic(path, content);
-    else writeMetricsLog(path, content);
+    else {
+      writeMetricsLog(path, content);
+      writeFileAtomic(join(dirname(path), 'summary.csv'), summaryCsv(content));
+    }
   } catch (e) {
     throw asFileError(e, path, 'write');
   }
