@@ -3,8 +3,8 @@
  * a validation folder in the same layout or flat with a label file, and the synset list that
  * fixes the class order (and may select a subset of classes).
  */
-import { readdir, readFile } from 'node:fs/promises';
-import { basename, extname, join } from 'node:path';
+import { readdir, readFile, realpath, stat } from 'node:fs/promises';
+import { basename, extname, join, sep } from 'node:path';
 
 /** File extensions taken as images (compared case-insensitively). Content decides the decoder, not the name. */
 export const IMAGE_EXTENSIONS: readonly string[] = ['.jpeg', '.jpg', '.jpe', '.jfif', '.png', '.webp', '.tif', '.tiff'];
@@ -70,11 +70,42 @@ export async function readSynsetList(path: string): Promise<SynsetList> {
   return parseSynsetList(await readFile(path, 'utf8'));
 }
 
-/** Class folder name -> sorted image file paths, for every sub-folder of `dir`. */
-export async function listClassFolders(dir: string): Promise<Map<string, string[]>> {
+/**
+ * Sub-folders of `dir` (not hidden), symbolic links to folders included. A link that points at `dir` itself or
+ * one of its parents (a loop), a dangling link, or two names for one folder is an error naming the link.
+ */
+async function classFolderNames(dir: string): Promise<string[]> {
   const entries = await readdir(dir, { withFileTypes: true });
+  const root = await realpath(dir);
+  const seen = new Map<string, string>();
+  const names: string[] = [];
+  for (const e of entries) {
+    if (e.name.startsWith('.')) continue;
+    if (!e.isDirectory() && !e.isSymbolicLink()) continue;
+    const path = join(dir, e.name);
+    if (e.isSymbolicLink()) {
+      let target: string;
+      try {
+        target = await realpath(path);
+      } catch {
+        throw new Error(`class folder ${path} is a symbolic link to something that does not exist; fix or remove the link`);
+      }
+      if (!(await stat(target)).isDirectory()) continue;
+      if (target === root || root.startsWith(target + sep)) throw new Error(`class folder ${path} is a symbolic link to ${target}, which contains ${dir} itself (a loop); remove the link`);
+    }
+    const real = await realpath(path);
+    const twin = seen.get(real);
+    if (twin !== undefined) throw new Error(`class folders ${join(dir, twin)} and ${path} are the same folder (${real}); one class would be two`);
+    seen.set(real, e.name);
+    names.push(e.name);
+  }
+  return names.sort(byCodeUnit);
+}
+
+/** Class folder name -> sorted image file paths, for every sub-folder of `dir` (symbolic links to folders followed). */
+export async function listClassFolders(dir: string): Promise<Map<string, string[]>> {
   const out = new Map<string, string[]>();
-  const names = entries.filter((e) => e.isDirectory() && !e.name.startsWith('.')).map((e) => e.name).sort(byCodeUnit);
+  const names = await classFolderNames(dir);
   await Promise.all(
     names.map(async (name) => {
       const files = (await readdir(join(dir, name), { withFileTypes: true }))

@@ -46,3 +46,10 @@ export function formatEpochLine(r: EpochRecord, epochs: number): string {
   }
   return parts.join(' | ');
 }
+
+/** `summary.csv` as timm writes it: one row per epoch, accuracies in percent. */
+export function summaryCsv(history: EpochRecord[]): string {
+  const acc = (err: number | undefined) => (err === undefined ? '' : String(100 * (1 - err)));
+  const rows = history.map((r) => [r.epoch, r.train.loss, r.eval?.loss ?? '', acc(r.eval?.top1Error), acc(r.eval?.top5Error), r.lr].join(','));
+  return ['epoch,train_loss,eval_loss,eval_top1,eval_top5,lr', ...rows].join('\n') + '\n';
+}

@@ -1,5 +1,6 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { OptionError } from '../errors';
+import { decimal, integer } from '../options/kinds';
 
 export interface OptionSpec {
   type: 'string' | 'boolean';
@@ -58,27 +59,12 @@ export function list(p: Parsed, name: string): string[] {
   return Array.isArray(v) ? v : typeof v === 'string' ? [v] : [];
 }
 
-/** A number option; a non-number is an error naming the option. */
+/** A number option, parsed strictly (decimal notation only); a non-number is an error naming the option. */
 export function number(p: Parsed, name: string, what: 'integer' | 'number' = 'number'): number | undefined {
   const v = str(p, name);
   if (v === undefined) return undefined;
-  const n = Number(v);
-  if (v.trim() === '' || !Number.isFinite(n) || (what === 'integer' && !Number.isInteger(n))) {
-    throw new OptionError(`--${name}`, `--${name} must be ${what === 'integer' ? 'an integer' : 'a number'} (got '${v}')`);
-  }
-  return n;
-}
-
-export function json(p: Parsed, name: string): Record<string, unknown> | undefined {
-  const v = str(p, name);
-  if (v === undefined) return undefined;
-  try {
-    const o = JSON.parse(v);
-    if (o === null || typeof o !== 'object' || Array.isArray(o)) throw new Error('not an object');
-    return o as Record<string, unknown>;
-  } catch (e) {
-    throw new OptionError(`--${name}`, `--${name} must be a JSON object, e.g. '{"stochasticDepth":{"pL":0.8}}' (${(e as Error).message})`);
-  }
+  const kind = what === 'integer' ? integer(Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER) : decimal('a number', () => true);
+  return kind.fromFlag(`--${name}`, v);
 }
 
 /** The help text of a command's options, aligned. */

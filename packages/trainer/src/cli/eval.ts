@@ -3,7 +3,8 @@ import { oneOf } from '../errors';
 import { DATASET_NAMES } from '../presets';
 import { evaluateCheckpoint } from '../train/evaluate-checkpoint';
 import { loadPlugins } from '../train/plugins';
-import { bool, list, number, optionHelp, parse, str, type OptionSpecs } from './args';
+import { bool, list, optionHelp, parse, str, type OptionSpecs, type Parsed } from './args';
+import { countOrAll, integer, type OptionKind } from '../options/kinds';
 import type { Io } from './io';
 import { OptionError } from '../errors';
 
@@ -15,11 +16,16 @@ export const EVAL_OPTIONS: OptionSpecs = {
   split: { type: 'string', value: '<split>', description: 'validation | test | train (default validation)' },
   'val-size': { type: 'string', value: '<n>', description: 'validation images carved from the training set (default: the run\'s)' },
   'batch-size': { type: 'string', value: '<n>', description: 'batch size (default 100)' },
-  images: { type: 'string', value: '<n>', description: 'evaluate at most n images' },
+  images: { type: 'string', value: '<n|all>', description: "evaluate at most n images, or 'all' (default all)" },
   backend: { type: 'string', value: '<name>', description: BACKEND_CHOICES.join(' | ') },
   plugin: { type: 'string', multiple: true, value: '<spec>', description: 'plugin to load first; repeatable' },
   json: { type: 'boolean', description: 'print the result as JSON' },
 };
+
+function strict<T>(p: Parsed, name: string, kind: OptionKind<T>): T | undefined {
+  const v = str(p, name);
+  return v === undefined ? undefined : kind.fromFlag(`--${name}`, v);
+}
 
 const pct = (x?: number) => (x === undefined ? '-' : `${(100 * x).toFixed(2)}%`);
 
@@ -41,9 +47,9 @@ export async function evalCommand(argv: string[], io: Io): Promise<number> {
     data: str(p, 'data'),
     valData: str(p, 'val-data'),
     split: split === undefined ? undefined : oneOf('--split', split, ['validation', 'test', 'train'] as const),
-    valSize: number(p, 'val-size', 'integer'),
-    batchSize: number(p, 'batch-size', 'integer'),
-    images: number(p, 'images', 'integer'),
+    valSize: strict(p, 'val-size', integer(0, Number.MAX_SAFE_INTEGER)),
+    batchSize: strict(p, 'batch-size', integer(1, Number.MAX_SAFE_INTEGER)),
+    images: strict(p, 'images', countOrAll()),
     backend: backend === undefined ? undefined : oneOf('--backend', backend, BACKEND_CHOICES),
     log: io.err,
   });

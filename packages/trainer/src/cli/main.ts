@@ -1,4 +1,4 @@
-import { DivergenceError, InterruptedError, OptionError } from '../errors';
+import { CheckpointError, DataError, DivergenceError, FileError, InterruptedError, OptionError } from '../errors';
 import { evalCommand } from './eval';
 import { processIo, type Io } from './io';
 import { modelsCommand } from './models';
@@ -19,11 +19,10 @@ export function mainHelp(): string {
   return `Usage: lm <command> [options]\n\nCommands:\n${rows.join('\n')}\n\nlm <command> --help shows the command's options.\n`;
 }
 
-/** Runs the `lm` command; returns the exit code (0 ok, 1 failure, 2 bad usage). */
+/** Runs the `lm` command (alone: its help); returns the exit code (0 ok, 1 failure, 2 bad usage, 3 diverged, 130 stopped). */
 export async function main(argv: string[], io: Io = processIo): Promise<number> {
   const [command, ...rest] = argv;
-  if (command === undefined && argv.length === 0) return run('train', [], io);
-  if (command === '--help' || command === '-h' || command === 'help') {
+  if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
     io.out(mainHelp());
     return 0;
   }
@@ -54,6 +53,10 @@ async function run(command: string, argv: string[], io: Io): Promise<number> {
     if (e instanceof DivergenceError) {
       io.err(e.message);
       return 3;
+    }
+    if (e instanceof DataError || e instanceof FileError || e instanceof CheckpointError) {
+      io.err(`lm ${command}: ${e.message}`);
+      return 1;
     }
     const err = e as Error;
     const name = err?.name && err.name !== 'Error' ? `${err.name}: ` : '';

@@ -1,52 +1,50 @@
-import { BACKEND_CHOICES, EVAL_SPLITS, WD_EXCLUDE_GROUPS, type TrainOverrides, type WdExcludeGroup } from '../config';
+import { readFileSync } from 'node:fs';
+import { type TrainOverrides } from '../config';
 import { OptionError, oneOf } from '../errors';
-import { parseSchedule } from '../optim/schedules';
-import { DATASET_NAMES, PRESETS, PRESET_NAMES } from '../presets';
+import { TRAIN_OPTION_TABLE, type TrainConfigKey, type TrainOptionDef } from '../options/train-options';
+import { PRESETS, PRESET_NAMES } from '../presets';
 import { train } from '../train/loop';
-import { bool, json, list, number, optionHelp, parse, str, type OptionSpecs } from './args';
+import { integer } from '../options/kinds';
+import { bool, optionHelp, parse, str, type OptionSpecs, type Parsed } from './args';
 import type { Io } from './io';
 
-export const TRAIN_OPTIONS: OptionSpecs = {
-  model: { type: 'string', value: '<name>', description: 'model from `lm models` (default: the preset\'s, lm-resnet20 for quick)' },
-  'model-options': { type: 'string', value: '<json>', description: 'createModel options, e.g. \'{"stochasticDepth":{"pL":0.8}}\'' },
-  dataset: { type: 'string', value: '<name>', description: `one of: ${DATASET_NAMES.join(', ')} (default: the preset's)` },
-  data: { type: 'string', value: '<path>', description: 'CIFAR archive or folder / ImageNet train folder (default: $LM_CIFAR10, cache, download)' },
-  'val-data': { type: 'string', value: '<path>', description: 'ImageNet validation folder' },
-  'image-size': { type: 'string', value: '<px>', description: 'ImageNet crop side (default 224)' },
-  'no-download': { type: 'boolean', description: 'never download CIFAR' },
-  'synthetic-size': { type: 'string', value: '<n>', description: 'training images of the synthetic dataset (default 10000)' },
-  'val-size': { type: 'string', value: '<n>', description: 'validation images carved from the training set (default 5000)' },
-  'eval-split': { type: 'string', value: '<split>', description: `held-out split evaluated each epoch: ${EVAL_SPLITS.join(', ')} (default validation)` },
-  'train-images': { type: 'string', value: '<n>', description: 'images per training epoch, a shuffled subset (default: all; quick: 20000)' },
-  'eval-images': { type: 'string', value: '<n>', description: 'held-out images evaluated per epoch (default: all)' },
-  'no-augment': { type: 'boolean', description: 'no random crop and flip' },
-  preset: { type: 'string', value: '<name>', description: `recipe: ${PRESET_NAMES.join(', ')} (default quick)` },
-  epochs: { type: 'string', value: '<n>', description: 'epochs' },
-  'batch-size': { type: 'string', value: '<n>', description: 'training batch size' },
-  'eval-batch-size': { type: 'string', value: '<n>', description: 'evaluation batch size' },
-  lr: { type: 'string', value: '<x>', description: 'base learning rate' },
-  momentum: { type: 'string', value: '<x>', description: 'SGD momentum (default 0.9)' },
-  nesterov: { type: 'boolean', description: 'Nesterov momentum' },
-  'weight-decay': { type: 'string', value: '<x>', description: 'weight decay, PyTorch semantics (added to the gradient)' },
-  'wd-exclude': { type: 'string', value: '<groups>', description: `comma list of ${WD_EXCLUDE_GROUPS.join(', ')}: no weight decay on BN γ/β, biases, k_n` },
-  schedule: { type: 'string', value: '<spec>', description: 'constant | step:<e1>,<e2>[:<gamma>] | cosine[:<min lr>]' },
-  'warmup-epochs': { type: 'string', value: '<n>', description: 'linear learning-rate warm-up, in epochs' },
-  seed: { type: 'string', value: '<n>', description: 'seed of initialisation, shuffling and augmentation (default 0)' },
-  out: { type: 'string', value: '<dir>', description: 'run folder (default runs/<model>-<timestamp>)' },
-  backend: { type: 'string', value: '<name>', description: `${BACKEND_CHOICES.join(' | ')} (default auto: tensorflow, onednn, cpu)` },
-  plugin: { type: 'string', multiple: true, value: '<spec>', description: 'plugin module (npm name or file) to load first; repeatable' },
-  'checkpoint-minutes': { type: 'string', value: '<m>', description: 'checkpoint every m minutes (default 10) and at every epoch end' },
-  'checkpoint-every-steps': { type: 'string', value: '<n>', description: 'also checkpoint every n steps', hidden: true },
-  'keep-checkpoints': { type: 'string', value: '<n>', description: 'checkpoints kept (default 2)' },
-  resume: { type: 'string', value: '[dir]', description: 'continue the run in dir (or --out) from its latest checkpoint' },
-  progress: { type: 'string', value: '<mode>', description: 'auto | bar | lines | silent (default auto: a bar on a terminal)' },
+const PROGRESS_MODES = ['auto', 'bar', 'lines', 'silent'] as const;
+const LOG_FORMATS = ['text', 'jsonl'] as const;
+
+/** Flags of `lm train` that steer the process, not the run (they are not stored in the config). */
+const RUN_FLAGS: OptionSpecs = {
+  resume: { type: 'string', value: '<run>', description: 'continue the run in this run folder (or --out) from its newest verified checkpoint' },
+  progress: { type: 'string', value: '<mode>', description: `${PROGRESS_MODES.join(' | ')} (default auto: a bar on a terminal)` },
+  config: { type: 'string', value: '<file>', description: "options from a JSON or YAML file (a run's config.json reproduces the run); flags override it" },
+  'log-format': { type: 'string', value: '<format>', description: 'text | jsonl: one JSON record per epoch and every --log-every steps on stdout (text lines go to stderr)' },
+  'log-every': { type: 'string', value: '<n>', description: 'jsonl: a step record every n steps (default 50)' },
 };
+
+/** The command-line table, derived from the option table: one flag per option that has one. */
+export const TRAIN_OPTIONS: OptionSpecs = {
+  ...Object.fromEntries(
+    Object.values(TRAIN_OPTION_TABLE as Record<string, TrainOptionDef<unknown>>)
+      .filter((d) => d.flag)
+      .map((d) => [
+        d.flag!,
+        {
+          type: d.kind.placeholder ? 'string' : 'boolean',
+          ...(d.multiple ? { multiple: true } : {}),
+          ...(d.kind.placeholder ? { value: d.kind.placeholder } : {}),
+          description: d.help ?? '',
+          ...(d.hidden ? { hidden: true } : {}),
+        },
+      ]),
+  ),
+  ...RUN_FLAGS,
+} as OptionSpecs;
 
 export function trainHelp(): string {
   const presets = PRESET_NAMES.map((n) => `  ${n.padEnd(24)}${PRESETS[n].description}`).join('\n');
   return `Usage: lm train [options]
 
-Trains a model; with no options, LM-ResNet-20 on CIFAR-10 with the quick preset (synthetic data when offline).
+Trains a model; with no options, LM-ResNet-20 on CIFAR-10 with the quick preset (synthetic data, said so, when
+CIFAR-10 is neither on disk nor downloadable; an explicit --dataset, --preset or --data never falls back).
 
 Options:
 ${optionHelp(TRAIN_OPTIONS)}
@@ -61,69 +59,106 @@ function normaliseResume(argv: string[]): string[] {
   return argv.map((a, i) => (a === '--resume' && (i === argv.length - 1 || argv[i + 1]!.startsWith('-')) ? '--resume=' : a));
 }
 
-/** Turns parsed flags into config overrides (only the flags given, so presets fill the rest). */
-export function trainOverrides(argv: string[]): { overrides: TrainOverrides; resume?: string | boolean; progress?: string; help: boolean } {
+/** The config overrides the flags give (only the flags given, so presets and defaults fill the rest). */
+export function overridesFromFlags(p: Parsed): TrainOverrides {
+  const o: Record<string, unknown> = {};
+  for (const [key, d] of Object.entries(TRAIN_OPTION_TABLE as Record<string, TrainOptionDef<unknown>>)) {
+    if (!d.flag) continue;
+    const raw = p.values[d.flag];
+    if (raw === undefined || raw === false) continue;
+    const option = `--${d.flag}`;
+    if (Array.isArray(raw)) o[key] = d.kind.check(option, raw);
+    else o[key] = d.kind.fromFlag(option, typeof raw === 'string' ? raw : '');
+  }
+  return o as TrainOverrides;
+}
+
+/** The flag that sets a config key, for messages. */
+export function flagOf(key: TrainConfigKey): string {
+  const d = TRAIN_OPTION_TABLE[key] as TrainOptionDef<unknown>;
+  return d.flag ? `--${d.flag}` : key;
+}
+
+/** The options of a config file (JSON, or YAML by extension), each checked when the config resolves; errors name the file. */
+export async function readConfigFile(file: string): Promise<TrainOverrides> {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new OptionError('--config', `--config '${file}': cannot read it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+  let o: unknown;
+  try {
+    o = /\.ya?ml$/i.test(file) ? (await import('yaml')).parse(text) : JSON.parse(text);
+  } catch (e) {
+    throw new OptionError('--config', `--config '${file}' is not valid ${/\.ya?ml$/i.test(file) ? 'YAML' : 'JSON'}: ${(e as Error).message.split('\n')[0]}`);
+  }
+  if (o === null || typeof o !== 'object' || Array.isArray(o)) throw new OptionError('--config', `--config '${file}' must hold an object of options (keys as in a run's config.json)`);
+  for (const key of Object.keys(o)) {
+    if (!(key in TRAIN_OPTION_TABLE)) throw new OptionError('--config', `--config '${file}': unknown option '${key}'. Options: ${Object.keys(TRAIN_OPTION_TABLE).join(', ')}`);
+  }
+  return o as TrainOverrides;
+}
+
+export interface TrainInvocation {
+  overrides: TrainOverrides;
+  resume?: string | boolean;
+  progress?: (typeof PROGRESS_MODES)[number];
+  config?: string;
+  logFormat: (typeof LOG_FORMATS)[number];
+  logEvery: number;
+  help: boolean;
+}
+
+/** Turns `lm train` arguments into config overrides and the process flags. */
+export function trainOverrides(argv: string[]): TrainInvocation {
   const p = parse('train', normaliseResume(argv), TRAIN_OPTIONS);
-  const o: TrainOverrides = {};
-  const set = <K extends keyof TrainOverrides>(k: K, v: TrainOverrides[K] | undefined) => {
-    if (v !== undefined) o[k] = v;
-  };
-  set('model', str(p, 'model'));
-  set('modelOptions', json(p, 'model-options'));
-  const dataset = str(p, 'dataset');
-  if (dataset !== undefined) o.dataset = oneOf('--dataset', dataset, DATASET_NAMES);
-  set('data', str(p, 'data'));
-  set('valData', str(p, 'val-data'));
-  set('imageSize', number(p, 'image-size', 'integer'));
-  if (bool(p, 'no-download')) o.download = false;
-  set('syntheticSize', number(p, 'synthetic-size', 'integer'));
-  set('valSize', number(p, 'val-size', 'integer'));
-  const evalSplit = str(p, 'eval-split');
-  if (evalSplit !== undefined) o.evalSplit = oneOf('--eval-split', evalSplit, EVAL_SPLITS);
-  set('trainImages', number(p, 'train-images', 'integer'));
-  set('evalImages', number(p, 'eval-images', 'integer'));
-  if (bool(p, 'no-augment')) o.augment = false;
-  const preset = str(p, 'preset');
-  if (preset !== undefined) o.preset = oneOf('--preset', preset, PRESET_NAMES);
-  set('epochs', number(p, 'epochs', 'integer'));
-  set('batchSize', number(p, 'batch-size', 'integer'));
-  set('evalBatchSize', number(p, 'eval-batch-size', 'integer'));
-  set('lr', number(p, 'lr'));
-  set('momentum', number(p, 'momentum'));
-  if (bool(p, 'nesterov')) o.nesterov = true;
-  set('weightDecay', number(p, 'weight-decay'));
-  const wd = str(p, 'wd-exclude');
-  if (wd !== undefined) o.wdExclude = wd.split(',').filter(Boolean).map((g) => oneOf('--wd-exclude', g, WD_EXCLUDE_GROUPS)) as WdExcludeGroup[];
-  const schedule = str(p, 'schedule');
-  if (schedule !== undefined) o.schedule = parseSchedule(schedule);
-  set('warmupEpochs', number(p, 'warmup-epochs'));
-  set('seed', number(p, 'seed', 'integer'));
-  set('out', str(p, 'out'));
-  const backend = str(p, 'backend');
-  if (backend !== undefined) o.backend = oneOf('--backend', backend, BACKEND_CHOICES);
-  const plugins = list(p, 'plugin');
-  if (plugins.length) o.plugins = plugins;
-  set('checkpointMinutes', number(p, 'checkpoint-minutes'));
-  set('checkpointEverySteps', number(p, 'checkpoint-every-steps', 'integer'));
-  set('keepCheckpoints', number(p, 'keep-checkpoints', 'integer'));
-  const progress = str(p, 'progress');
-  if (progress !== undefined) oneOf('--progress', progress, ['auto', 'bar', 'lines', 'silent']);
+  const overrides = overridesFromFlags(p);
+  const logFormatRaw = str(p, 'log-format');
+  const logEveryRaw = str(p, 'log-every');
+  const progressRaw = str(p, 'progress');
+  const progress = progressRaw === undefined ? undefined : oneOf('--progress', progressRaw, PROGRESS_MODES);
   const resumeRaw = str(p, 'resume');
   let resume: string | boolean | undefined;
   if (resumeRaw !== undefined) {
     resume = resumeRaw === '' ? true : resumeRaw;
-    if (resume === true && !o.out) throw new OptionError('--resume', '--resume needs a run folder: lm train --resume <dir> (or --resume --out <dir>)');
+    if (resume === true && !overrides.out) throw new OptionError('--resume', '--resume needs a run folder: lm train --resume <dir> (or --resume --out <dir>)');
   }
-  return { overrides: o, resume, progress, help: bool(p, 'help') ?? false };
+  return {
+    overrides,
+    resume,
+    progress,
+    config: str(p, 'config'),
+    logFormat: logFormatRaw === undefined ? 'text' : oneOf('--log-format', logFormatRaw, LOG_FORMATS),
+    logEvery: logEveryRaw === undefined ? 50 : integer(1, Number.MAX_SAFE_INTEGER).fromFlag('--log-every', logEveryRaw),
+    help: bool(p, 'help') ?? false,
+  };
 }
 
 export async function trainCommand(argv: string[], io: Io): Promise<number> {
-  const { overrides, resume, progress, help } = trainOverrides(argv);
-  if (help) {
+  const inv = trainOverrides(argv);
+  if (inv.help) {
     io.out(trainHelp());
     return 0;
   }
-  const r = await train(overrides, { resume, progress: (progress as 'auto') ?? 'auto', log: io.out, handleSignals: true });
+  if (inv.config && inv.resume) throw new OptionError('--config', '--config with --resume: a resumed run keeps its stored config; leave --config out');
+  const overrides = inv.config ? { ...(await readConfigFile(inv.config)), ...inv.overrides } : inv.overrides;
+  const jsonl = inv.logFormat === 'jsonl';
+  const r = await train(overrides, {
+    resume: inv.resume,
+    progress: inv.progress ?? 'auto',
+    log: jsonl ? io.err : io.out,
+    warn: io.err,
+    handleSignals: true,
+    ...(jsonl
+      ? {
+          onStepEnd: (s) => {
+            if (s.globalStep % inv.logEvery === 0) io.out(JSON.stringify({ type: 'step', epoch: s.epoch, step: s.step, stepsPerEpoch: s.stepsPerEpoch, globalStep: s.globalStep, loss: s.loss, lr: s.lr }));
+          },
+          onEpochEnd: (rec) => io.out(JSON.stringify({ type: 'epoch', ...rec })),
+        }
+      : {}),
+  });
   r.model.dispose();
   return 0;
 }

@@ -1,5 +1,7 @@
 import type { Batch, BatchOptions } from '@lm/data-cifar';
-import { OptionError } from '../errors';
+import { DataError, OptionError } from '../errors';
+
+const IMAGE_HINT = '.jpeg, .jpg, .png, .webp, .tif files';
 import type { TrainConfig } from '../config';
 
 export type { Batch, BatchOptions };
@@ -27,6 +29,22 @@ export interface LoadedData {
   description: string;
   /** A one-line notice (the synthetic fallback), if any. */
   notice?: string;
+  /** Warnings for stderr (the synthetic fallback said loudly, deprecated variables). */
+  warnings: string[];
+  /**
+   * The data actually used, as config values, so that a resumed run (and `lm eval`) reads the same data: the
+   * resolved CIFAR path, or the synthetic dataset when CIFAR was not available. Recorded in the run's config.
+   */
+  used: Partial<Pick<TrainConfig, 'dataset' | 'data' | 'syntheticClasses'>>;
+}
+
+/** The CIFAR path from the environment: `$LM_CIFAR10_PATH` / `$LM_CIFAR100_PATH`; the old `$LM_CIFAR10` still works, with a warning. */
+export function cifarPathFromEnv(variant: 'cifar10' | 'cifar100', env: NodeJS.ProcessEnv = process.env): { path?: string; warning?: string } {
+  const name = variant === 'cifar10' ? 'LM_CIFAR10_PATH' : 'LM_CIFAR100_PATH';
+  const old = variant === 'cifar10' ? 'LM_CIFAR10' : 'LM_CIFAR100';
+  if (env[name]) return { path: env[name] };
+  if (env[old]) return { path: env[old], warning: `warning: $${old} is deprecated; set $${name} instead (it is read the same way)` };
+  return {};
 }
 
 function firstLine(s: string): string {
@@ -78,14 +96,24 @@ export async function loadData(c: TrainConfig, o: LoadDataOptions = {}): Promise
     if (typeof m.loadImageNet !== 'function') {
       throw new OptionError('--dataset', '--dataset imagenet needs @lm/data-imagenet with loadImageNet, which this installation lacks');
     }
-    const ds = (await (m.loadImageNet as (opts: Record<string, unknown>) => Promise<Dataset & { imageSize?: number }>)({
-      trainDir: c.data,
-      valDir: c.valData,
-      ...(c.imageSize ? { imageSize: c.imageSize } : {}),
-    })) as Dataset & { imageSize?: number };
+    // the training scale range starts at 256 px: a larger crop needs a range that starts at the crop
+    const big = c.imageSize !== undefined && c.imageSize > 256 ? { scaleRange: [c.imageSize, Math.round((c.imageSize * 480) / 256)] } : {};
+    let ds: Dataset & { imageSize?: number };
+    try {
+      ds = await (m.loadImageNet as (opts: Record<string, unknown>) => Promise<Dataset & { imageSize?: number }>)({
+        trainDir: c.data,
+        valDir: c.valData,
+        ...(c.imageSize ? { imageSize: c.imageSize } : {}),
+        ...big,
+      });
+    } catch (e) {
+      throw new DataError(`--dataset imagenet: ${(e as Error).message}`);
+    }
+    if (ds.train.size === 0) throw new DataError(`--data '${c.data}': no image in its class folders (looked for ${IMAGE_HINT}); give the ImageNet training folder`);
+    if (ds.validation && ds.validation.size === 0) throw new DataError(`--val-data '${c.valData}': no image of the training classes in its class folders (looked for ${IMAGE_HINT})`);
     const side = ds.imageSize ?? 224;
     const describe = `ImageNet from ${c.data} (${ds.numClasses} classes, ${ds.train.size} train${ds.validation ? `, ${ds.validation.size} validation` : ''}, ${side}x${side})`;
-    return { dataset: { ...ds, inputShape: [side, side, 3] }, description: describe };
+    return { dataset: { ...ds, inputShape: [side, side, 3] }, description: describe, warnings: [], used: {} };
   }
   const cifar = await import('@lm/data-cifar');
   const synthetic = (): Dataset =>
@@ -100,21 +128,22 @@ export async function loadData(c: TrainConfig, o: LoadDataOptions = {}): Promise
     `${name} from ${d.source ?? '?'} (${d.train.size} train${d.validation ? `, ${d.validation.size} validation` : ''}${d.test ? `, ${d.test.size} test` : ''})`;
   if (c.dataset === 'synthetic') {
     const d = synthetic();
-    return { dataset: d, description: describe('synthetic CIFAR-like data', d) };
+    return { dataset: d, description: describe('synthetic CIFAR-like data', d), warnings: [], used: {} };
   }
   const label = c.dataset === 'cifar10' ? 'CIFAR-10' : 'CIFAR-100';
-  const envPath = c.dataset === 'cifar10' ? process.env.LM_CIFAR10 : process.env.LM_CIFAR100;
+  const env = cifarPathFromEnv(c.dataset);
+  const warnings = env.warning ? [env.warning] : [];
   try {
     const d = await cifar.loadCifar({
       variant: c.dataset,
-      path: c.data ?? (envPath || undefined),
+      path: c.data ?? env.path,
       download: c.download,
       validationSize: c.evalSplit === 'validation' ? c.valSize : 0,
       splitSeed: 0,
       progress: 'silent',
       onProgress: dataProgress(o.progress ?? 'auto'),
     });
-    return { dataset: d, description: describe(label, d) };
+    return { dataset: d, description: describe(label, d), warnings, used: c.data ? {} : { data: d.source } };
   } catch (e) {
     if (e instanceof cifar.CifarNotFoundError && c.syntheticFallback && !c.data) {
       const d = synthetic();
@@ -122,9 +151,20 @@ export async function loadData(c: TrainConfig, o: LoadDataOptions = {}): Promise
         dataset: d,
         description: describe('synthetic CIFAR-like data', d),
         notice: `${label} not found locally and not downloadable (${notFoundReason(e)}); training on the built-in synthetic dataset instead.`,
+        warnings: [
+          ...warnings,
+          `WARNING: this run trains on SYNTHETIC data, not ${label}: its errors say nothing about ${label}. ` +
+            `Give --data <archive>, set $${c.dataset === 'cifar10' ? 'LM_CIFAR10_PATH' : 'LM_CIFAR100_PATH'}, or --dataset ${c.dataset} to require the real data.`,
+        ],
+        used: { dataset: 'synthetic', syntheticClasses: d.numClasses },
       };
     }
-    if (e instanceof cifar.CifarNotFoundError) throw new OptionError('--data', `--data: ${firstLine(e.message)}`);
+    if (e instanceof cifar.CifarNotFoundError) {
+      throw new DataError(
+        `--dataset ${c.dataset}: ${label} ${c.data ? `not found at --data '${c.data}'` : `not found locally and not downloadable (${notFoundReason(e)})`}; ` +
+          `give --data <archive or folder>, set $${c.dataset === 'cifar10' ? 'LM_CIFAR10_PATH' : 'LM_CIFAR100_PATH'}, or train on --dataset synthetic`,
+      );
+    }
     throw e;
   }
 }

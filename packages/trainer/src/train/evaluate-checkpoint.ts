@@ -1,15 +1,15 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { loadModel } from '@lm/core-blocks';
 import '@lm/schemes';
 import '@lm/stochastic';
 import { resolveConfig, type BackendChoice, type EvalSplit, type TrainConfig } from '../config';
-import { OptionError } from '../errors';
+import { CheckpointError, OptionError } from '../errors';
 import { selectBackend, type BackendProbes } from '../backend/select';
 import { loadData } from '../data/datasets';
 import type { DatasetName } from '../presets';
 import type { SplitMetrics } from '../metrics';
-import { latestCheckpoint, readCheckpointState } from './checkpoint';
+import { checkpointsDir, chooseCheckpoint, describeFallback, isCheckpointFolder, readCheckpointState, verifyCheckpoint } from './checkpoint';
 import { evaluate } from './evaluate';
 import { loadPlugins } from './plugins';
 
@@ -23,8 +23,8 @@ export interface EvaluateCheckpointOptions {
   split?: EvalSplit | 'train';
   valSize?: number;
   batchSize?: number;
-  /** At most this many images (0 = all). */
-  images?: number;
+  /** At most this many images (default 'all'). */
+  images?: number | 'all';
   backend?: BackendChoice;
   plugins?: string[];
   log?: (line: string) => void;
@@ -40,26 +40,47 @@ export interface EvaluateCheckpointResult extends SplitMetrics {
 }
 
 /** Finds the model folder and the run's config for a checkpoint, run folder or model folder. */
-export function locateModel(path: string): { modelDir: string; config?: TrainConfig; epoch?: number } {
+export function locateModel(path: string, warn: (line: string) => void = () => {}): { modelDir: string; config?: TrainConfig; epoch?: number } {
   const p = resolve(path);
-  const ckpt = latestCheckpoint(p);
-  if (ckpt) {
-    const s = readCheckpointState(ckpt);
-    return { modelDir: join(ckpt, 'model'), config: s.config, epoch: s.epoch };
+  if (isCheckpointFolder(p)) {
+    const v = verifyCheckpoint(p);
+    if (!v.ok) throw new CheckpointError(p, `${v.reason}; evaluate another checkpoint of the run, or the run folder ${dirname(dirname(p))} (its newest checkpoint that verifies)`);
+    const s = readCheckpointState(p);
+    return { modelDir: join(p, 'model'), config: s.config, epoch: s.epoch };
+  }
+  const runDir = basename(p) === 'checkpoints' ? dirname(p) : p;
+  if (existsSync(checkpointsDir(runDir))) {
+    const choice = chooseCheckpoint(runDir);
+    for (const line of describeFallback(choice)) warn(line);
+    if (choice.path) {
+      const s = readCheckpointState(choice.path);
+      return { modelDir: join(choice.path, 'model'), config: s.config, epoch: s.epoch };
+    }
+    if (!existsSync(join(runDir, 'model', 'model.json'))) {
+      throw new CheckpointError(runDir, `no checkpoint verifies${choice.skipped.length ? ` (${choice.skipped.map((s) => `${s.name}: ${s.reason}`).join('; ')})` : ''} and there is no final model/`);
+    }
   }
   for (const dir of [p, join(p, 'model')]) {
     if (existsSync(join(dir, 'model.json'))) {
       const cfgFile = [join(dirname(dir), 'config.json'), join(dir, 'config.json')].find((f) => existsSync(f));
-      return { modelDir: dir, config: cfgFile ? (JSON.parse(readFileSync(cfgFile, 'utf8')) as TrainConfig) : undefined };
+      return { modelDir: dir, config: cfgFile ? readConfigFile(cfgFile) : undefined };
     }
   }
   throw new OptionError('--checkpoint', `--checkpoint '${path}' is not a checkpoint, run folder or saved model (no state.json or model.json found)`);
 }
 
+function readConfigFile(file: string): TrainConfig {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as TrainConfig;
+  } catch (e) {
+    throw new CheckpointError(file, `not valid JSON (${(e as Error).message}); the run's config is damaged`);
+  }
+}
+
 /** Top-1/top-5 error (and loss) of a saved checkpoint on a dataset split. */
 export async function evaluateCheckpoint(o: EvaluateCheckpointOptions): Promise<EvaluateCheckpointResult> {
   const log = o.log ?? ((l: string) => process.stderr.write(`${l}\n`));
-  const found = locateModel(o.checkpoint);
+  const found = locateModel(o.checkpoint, log);
   const saved = found.config;
   await loadPlugins([...(saved?.plugins ?? []), ...(o.plugins ?? [])]);
   if (!o.keepBackend) log((await selectBackend(o.backend ?? 'auto', o.backendProbes)).line);
@@ -85,7 +106,7 @@ export async function evaluateCheckpoint(o: EvaluateCheckpointOptions): Promise<
   }
   const model = await loadModel(found.modelDir);
   try {
-    const m = await evaluate(model, target, { batchSize: o.batchSize ?? 100, numClasses: ds.numClasses, maxImages: o.images ?? 0 });
+    const m = await evaluate(model, target, { batchSize: o.batchSize ?? 100, numClasses: ds.numClasses, maxImages: o.images === undefined || o.images === 'all' ? 0 : o.images });
     return { ...m, split, modelDir: found.modelDir, dataset: data.description, epoch: found.epoch };
   } finally {
     model.dispose();

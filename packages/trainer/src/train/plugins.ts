@@ -12,7 +12,13 @@ export function normalisePluginSpecs(specs: string[], cwd = process.cwd()): stri
 export async function loadPlugins(specs: string[]): Promise<void> {
   for (const spec of normalisePluginSpecs(specs)) {
     if (loaded.has(spec)) continue;
-    await loadPlugin(spec);
+    try {
+      await loadPlugin(spec);
+    } catch (e) {
+      const err = e as Error;
+      // loadPlugin names the plugin when it cannot import it; a failing register() is named here
+      throw err?.name === 'PluginLoadError' ? err : new Error(`plugin '${spec}' failed in register(registry): ${err?.message ?? String(e)}`, { cause: e });
+    }
     loaded.add(spec);
   }
 }
