@@ -25,6 +25,7 @@ import {
   tidy,
 } from '@tensorflow/tfjs-core';
 
+import { counted } from './coverage';
 import { alloc, type Backend, f32, native, output, size } from './util';
 
 export const BATCH_NORM_TRAIN = 'LmBatchNormTrain';
@@ -140,8 +141,8 @@ export function registerBatchNormTrain(withNative: boolean): void {
   if (!getKernel(BATCH_NORM_TRAIN, 'cpu')) registerKernel({ kernelName: BATCH_NORM_TRAIN, backendName: 'cpu', kernelFunc: trainCpu });
   if (!getKernel(BATCH_NORM_TRAIN_GRAD, 'cpu')) registerKernel({ kernelName: BATCH_NORM_TRAIN_GRAD, backendName: 'cpu', kernelFunc: trainGradCpu });
   if (withNative) {
-    registerKernel({ kernelName: BATCH_NORM_TRAIN, backendName: 'onednn', kernelFunc: trainNative });
-    registerKernel({ kernelName: BATCH_NORM_TRAIN_GRAD, backendName: 'onednn', kernelFunc: trainGradNative });
+    registerKernel({ kernelName: BATCH_NORM_TRAIN, backendName: 'onednn', kernelFunc: counted(BATCH_NORM_TRAIN, trainNative) });
+    registerKernel({ kernelName: BATCH_NORM_TRAIN_GRAD, backendName: 'onednn', kernelFunc: counted(BATCH_NORM_TRAIN_GRAD, trainGradNative) });
   }
   registerGradient({
     kernelName: BATCH_NORM_TRAIN,

@@ -16,10 +16,13 @@ import { poolingKernels } from './kernels/pooling';
 import { reductionKernels } from './kernels/reduction';
 import { configuredThreads, type NativeAddon, tryLoadAddon } from './native';
 import { setAddon } from './util';
+import { counted } from './coverage';
 
 export { ONEDNN_BACKEND_NAME, ONEDNN_PRIORITY, OnednnBackend } from './backend';
 export { batchNormTrain, BATCH_NORM_TRAIN, BATCH_NORM_TRAIN_GRAD } from './batchnorm_op';
 export { explainLoadError, tryLoadAddon } from './native';
+export { nativeCoverage, resetNativeCoverage, describeFallbacks } from './coverage';
+export type { KernelCoverage } from './coverage';
 
 const loaded = tryLoadAddon();
 const addon: NativeAddon | undefined = loaded.addon;
@@ -41,7 +44,7 @@ if (addon) {
     ...reductionKernels(),
     ...copyKernels(),
   ];
-  registerOnednnBackend(kernels);
+  registerOnednnBackend(kernels.map((k) => ({ ...k, kernelFunc: counted(k.kernelName, k.kernelFunc) })));
   nativeKernelNames.push(...kernels.map((k) => k.kernelName), BATCH_NORM_TRAIN, BATCH_NORM_TRAIN_GRAD);
 }
 
