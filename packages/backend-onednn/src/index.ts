@@ -17,9 +17,11 @@ import { reductionKernels } from './kernels/reduction';
 import { configuredThreads, type NativeAddon, tryLoadAddon } from './native';
 import { setAddon } from './util';
 import { counted } from './coverage';
+import { registerSgdStep, SGD_STEP } from './sgd_op';
 
 export { ONEDNN_BACKEND_NAME, ONEDNN_PRIORITY, OnednnBackend } from './backend';
 export { batchNormTrain, BATCH_NORM_TRAIN, BATCH_NORM_TRAIN_GRAD } from './batchnorm_op';
+export { SGD_STEP } from './sgd_op';
 export { explainLoadError, tryLoadAddon } from './native';
 export { nativeCoverage, resetNativeCoverage, describeFallbacks } from './coverage';
 export type { KernelCoverage } from './coverage';
@@ -45,7 +47,8 @@ if (addon) {
     ...copyKernels(),
   ];
   registerOnednnBackend(kernels.map((k) => ({ ...k, kernelFunc: counted(k.kernelName, k.kernelFunc) })));
-  nativeKernelNames.push(...kernels.map((k) => k.kernelName), BATCH_NORM_TRAIN, BATCH_NORM_TRAIN_GRAD);
+  registerSgdStep();
+  nativeKernelNames.push(...kernels.map((k) => k.kernelName), BATCH_NORM_TRAIN, BATCH_NORM_TRAIN_GRAD, SGD_STEP);
 }
 
 /** True when the native addon loaded and the `onednn` backend is registered. */

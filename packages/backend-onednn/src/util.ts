@@ -3,6 +3,7 @@ import { getKernel, type KernelFunc, type TensorInfo, util } from '@tensorflow/t
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 
 import { noteFallback } from './coverage';
+import { markOwned } from './ownership';
 import type { NativeAddon } from './native';
 
 export type Backend = MathBackendCPU;
@@ -28,7 +29,9 @@ export function f32(backend: Backend, t: TensorInfo): Float32Array | undefined {
 export function alloc(n: number): Float32Array {
   if (n === 0) return new Float32Array(0);
   const buf = Buffer.allocUnsafeSlow(n * 4);
-  return new Float32Array(buf.buffer, buf.byteOffset, n);
+  const v = new Float32Array(buf.buffer, buf.byteOffset, n);
+  markOwned(v);
+  return v;
 }
 
 export function output(backend: Backend, shape: number[], values: Float32Array): TensorInfo {
