@@ -11,7 +11,8 @@
         "native/pooling.cc",
         "native/elementwise.cc",
         "native/reduction.cc",
-        "native/copy.cc"
+        "native/copy.cc",
+        "native/optim.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS"],

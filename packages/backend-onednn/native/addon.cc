@@ -10,6 +10,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   lm::InitElementwise(env, exports);
   lm::InitReduction(env, exports);
   lm::InitCopy(env, exports);
+  lm::InitOptim(env, exports);
   return exports;
 }
 

@@ -147,6 +147,77 @@ Napi::Value TrainGrad(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+struct BwdEntry {
+  batch_normalization_backward::primitive_desc pd;
+  batch_normalization_backward prim;
+};
+Cache<FwdEntry> trainCache;
+Cache<BwdEntry> trainGradCache;
+
+batch_normalization_forward::primitive_desc trainFwdPd(const memory::desc& md, float eps) {
+  batch_normalization_forward::desc d(prop_kind::forward_training, md, eps, kScaleShift);
+  return batch_normalization_forward::primitive_desc(d, engine());
+}
+
+// batchNormTrainDnnl(x, scale, offset, y, mean, variance, [N,H,W,C], epsilon): oneDNN's forward training.
+Napi::Value TrainDnnl(const Napi::CallbackInfo& info) {
+  float* x = f32(info[0]);
+  float* scale = f32(info[1]);
+  float* shift = f32(info[2]);
+  float* y = f32(info[3]);
+  float* mean = f32(info[4]);
+  float* var = f32(info[5]);
+  float eps = info[7].As<Napi::Number>().FloatValue();
+  auto p = shapeOf(info[6], eps);
+  auto md = dataDesc(p);
+  auto& e = trainCache.get(key("bn_train", p), [&]() {
+    auto pd = trainFwdPd(md, eps);
+    return FwdEntry{pd, batch_normalization_forward(pd)};
+  });
+  auto cd = chanDesc(p[3]);
+  e.prim.execute(stream(), {{DNNL_ARG_SRC, wrap(md, x)},
+                            {DNNL_ARG_DST, wrap(md, y)},
+                            {DNNL_ARG_SCALE, wrap(cd, scale)},
+                            {DNNL_ARG_SHIFT, wrap(cd, shift)},
+                            {DNNL_ARG_MEAN, wrap(cd, mean)},
+                            {DNNL_ARG_VARIANCE, wrap(cd, var)}});
+  stream().wait();
+  return info.Env().Undefined();
+}
+
+// batchNormTrainGradDnnl(dy, x, scale, mean, variance, dx, dscale, doffset, [N,H,W,C], epsilon): oneDNN's
+// backward with use_scale|use_shift (the full gradient through the batch statistics).
+Napi::Value TrainGradDnnl(const Napi::CallbackInfo& info) {
+  float* dy = f32(info[0]);
+  float* x = f32(info[1]);
+  float* scale = f32(info[2]);
+  float* mean = f32(info[3]);
+  float* var = f32(info[4]);
+  float* dx = f32(info[5]);
+  float* dscale = f32(info[6]);
+  float* dshift = f32(info[7]);
+  float eps = info[9].As<Napi::Number>().FloatValue();
+  auto p = shapeOf(info[8], eps);
+  auto md = dataDesc(p);
+  auto& e = trainGradCache.get(key("bn_train_grad", p), [&]() {
+    auto hint = trainFwdPd(md, eps);
+    batch_normalization_backward::desc d(prop_kind::backward, md, md, eps, kScaleShift);
+    batch_normalization_backward::primitive_desc pd(d, engine(), hint);
+    return BwdEntry{pd, batch_normalization_backward(pd)};
+  });
+  auto cd = chanDesc(p[3]);
+  e.prim.execute(stream(), {{DNNL_ARG_SRC, wrap(md, x)},
+                            {DNNL_ARG_DIFF_DST, wrap(md, dy)},
+                            {DNNL_ARG_SCALE, wrap(cd, scale)},
+                            {DNNL_ARG_MEAN, wrap(cd, mean)},
+                            {DNNL_ARG_VARIANCE, wrap(cd, var)},
+                            {DNNL_ARG_DIFF_SRC, wrap(md, dx)},
+                            {DNNL_ARG_DIFF_SCALE, wrap(cd, dscale)},
+                            {DNNL_ARG_DIFF_SHIFT, wrap(cd, dshift)}});
+  stream().wait();
+  return info.Env().Undefined();
+}
+
 // batchNormInference(x, mean, variance, scale, offset, y, [N,H,W,C], epsilon); all statistics are [C].
 Napi::Value Inference(const Napi::CallbackInfo& info) {
   float* x = f32(info[0]);
@@ -181,6 +252,8 @@ void InitBatchNorm(Napi::Env env, Napi::Object exports) {
   exports.Set("batchNormTrain", Napi::Function::New(env, Train));
   exports.Set("batchNormTrainGrad", Napi::Function::New(env, TrainGrad));
   exports.Set("batchNormInference", Napi::Function::New(env, Inference));
+  exports.Set("batchNormTrainDnnl", Napi::Function::New(env, TrainDnnl));
+  exports.Set("batchNormTrainGradDnnl", Napi::Function::New(env, TrainGradDnnl));
 }
 
 }  // namespace lm

@@ -1,5 +1,8 @@
 /** The `onednn` backend: the cpu backend's storage and kernels, with the hot kernels overridden natively. */
 import {
+  type BackendValues,
+  type DataId,
+  type DataType,
   getKernel,
   getKernelsForBackend,
   type KernelConfig,
@@ -8,6 +11,8 @@ import {
   unregisterKernel,
 } from '@tensorflow/tfjs-core';
 import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
+
+import { noteAttached, noteEscaped } from './ownership';
 
 export const ONEDNN_BACKEND_NAME = 'onednn';
 /** Below tfjs-node's `tensorflow` (3), above `cpu` (1). */
@@ -18,6 +23,23 @@ export class OnednnBackend extends MathBackendCPU {
     super();
     // Suppress the cpu backend's "use @tensorflow/tfjs-node" banner.
     (this as unknown as { firstUse: boolean }).firstUse = false;
+  }
+
+  // Ownership bookkeeping for in-place kernels (ownership.ts): who holds a buffer, and which ones JS has seen.
+  override write(values: BackendValues, shape: number[], dtype: DataType): DataId {
+    noteAttached(values);
+    return super.write(values, shape, dtype);
+  }
+
+  override move(dataId: DataId, values: BackendValues, shape: number[], dtype: DataType, refCount: number): void {
+    noteAttached(values);
+    super.move(dataId, values, shape, dtype, refCount);
+  }
+
+  override readSync(dataId: DataId): BackendValues {
+    const v = super.readSync(dataId);
+    noteEscaped(v);
+    return v;
   }
 }
 

@@ -25,8 +25,10 @@ import {
   tidy,
 } from '@tensorflow/tfjs-core';
 
+import { counted } from './coverage';
 import { alloc, type Backend, f32, native, output, size } from './util';
 
+const BN_LOOPS = process.env.LM_BN_LOOPS === '1';
 export const BATCH_NORM_TRAIN = 'LmBatchNormTrain';
 export const BATCH_NORM_TRAIN_GRAD = 'LmBatchNormTrainGrad';
 
@@ -114,7 +116,7 @@ const trainNative: KernelFunc = ({ inputs, backend, attrs }) => {
   const shape = checkShapes(x, C, BATCH_NORM_TRAIN);
   const xv = values(b, x, BATCH_NORM_TRAIN);
   const y = alloc(xv.length), mean = alloc(C), variance = alloc(C);
-  native().batchNormTrain(xv, values(b, scale, BATCH_NORM_TRAIN), values(b, offset, BATCH_NORM_TRAIN), y, mean, variance, shape, eps);
+  (BN_LOOPS ? native().batchNormTrain : native().batchNormTrainDnnl)(xv, values(b, scale, BATCH_NORM_TRAIN), values(b, offset, BATCH_NORM_TRAIN), y, mean, variance, shape, eps);
   return [output(b, [...x.shape], y), output(b, [C], mean), output(b, [C], variance)];
 };
 
@@ -127,7 +129,7 @@ const trainGradNative: KernelFunc = ({ inputs, backend, attrs }) => {
   const w = BATCH_NORM_TRAIN_GRAD;
   const xv = values(b, x, w);
   const dx = alloc(xv.length), dscale = alloc(C), doffset = alloc(C);
-  native().batchNormTrainGrad(values(b, dy, w), xv, values(b, scale, w), values(b, mean, w), values(b, variance, w), dx, dscale, doffset, shape, eps);
+  (BN_LOOPS ? native().batchNormTrainGrad : native().batchNormTrainGradDnnl)(values(b, dy, w), xv, values(b, scale, w), values(b, mean, w), values(b, variance, w), dx, dscale, doffset, shape, eps);
   return [output(b, [...x.shape], dx), output(b, [C], dscale), output(b, [C], doffset)];
 };
 
@@ -140,8 +142,8 @@ export function registerBatchNormTrain(withNative: boolean): void {
   if (!getKernel(BATCH_NORM_TRAIN, 'cpu')) registerKernel({ kernelName: BATCH_NORM_TRAIN, backendName: 'cpu', kernelFunc: trainCpu });
   if (!getKernel(BATCH_NORM_TRAIN_GRAD, 'cpu')) registerKernel({ kernelName: BATCH_NORM_TRAIN_GRAD, backendName: 'cpu', kernelFunc: trainGradCpu });
   if (withNative) {
-    registerKernel({ kernelName: BATCH_NORM_TRAIN, backendName: 'onednn', kernelFunc: trainNative });
-    registerKernel({ kernelName: BATCH_NORM_TRAIN_GRAD, backendName: 'onednn', kernelFunc: trainGradNative });
+    registerKernel({ kernelName: BATCH_NORM_TRAIN, backendName: 'onednn', kernelFunc: counted(BATCH_NORM_TRAIN, trainNative) });
+    registerKernel({ kernelName: BATCH_NORM_TRAIN_GRAD, backendName: 'onednn', kernelFunc: counted(BATCH_NORM_TRAIN_GRAD, trainGradNative) });
   }
   registerGradient({
     kernelName: BATCH_NORM_TRAIN,

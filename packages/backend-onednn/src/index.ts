@@ -16,10 +16,15 @@ import { poolingKernels } from './kernels/pooling';
 import { reductionKernels } from './kernels/reduction';
 import { configuredThreads, type NativeAddon, tryLoadAddon } from './native';
 import { setAddon } from './util';
+import { counted } from './coverage';
+import { registerSgdStep, SGD_STEP } from './sgd_op';
 
 export { ONEDNN_BACKEND_NAME, ONEDNN_PRIORITY, OnednnBackend } from './backend';
 export { batchNormTrain, BATCH_NORM_TRAIN, BATCH_NORM_TRAIN_GRAD } from './batchnorm_op';
+export { SGD_STEP } from './sgd_op';
 export { explainLoadError, tryLoadAddon } from './native';
+export { nativeCoverage, resetNativeCoverage, describeFallbacks } from './coverage';
+export type { KernelCoverage } from './coverage';
 
 const loaded = tryLoadAddon();
 const addon: NativeAddon | undefined = loaded.addon;
@@ -41,8 +46,9 @@ if (addon) {
     ...reductionKernels(),
     ...copyKernels(),
   ];
-  registerOnednnBackend(kernels);
-  nativeKernelNames.push(...kernels.map((k) => k.kernelName), BATCH_NORM_TRAIN, BATCH_NORM_TRAIN_GRAD);
+  registerOnednnBackend(kernels.map((k) => ({ ...k, kernelFunc: counted(k.kernelName, k.kernelFunc) })));
+  registerSgdStep();
+  nativeKernelNames.push(...kernels.map((k) => k.kernelName), BATCH_NORM_TRAIN, BATCH_NORM_TRAIN_GRAD, SGD_STEP);
 }
 
 /** True when the native addon loaded and the `onednn` backend is registered. */

@@ -19,6 +19,8 @@ export interface NativeAddon {
   matMul(a: Float32Array, b: Float32Array, bias: Float32Array | null, c: Float32Array, p: number[], act: number, alpha: number): void;
   batchNormTrain(x: Float32Array, scale: Float32Array, offset: Float32Array, y: Float32Array, mean: Float32Array, variance: Float32Array, shape: number[], eps: number): void;
   batchNormTrainGrad(dy: Float32Array, x: Float32Array, scale: Float32Array, mean: Float32Array, variance: Float32Array, dx: Float32Array, dscale: Float32Array, doffset: Float32Array, shape: number[], eps: number): void;
+  batchNormTrainDnnl(x: Float32Array, scale: Float32Array, offset: Float32Array, y: Float32Array, mean: Float32Array, variance: Float32Array, shape: number[], eps: number): void;
+  batchNormTrainGradDnnl(dy: Float32Array, x: Float32Array, scale: Float32Array, mean: Float32Array, variance: Float32Array, dx: Float32Array, dscale: Float32Array, doffset: Float32Array, shape: number[], eps: number): void;
   batchNormInference(x: Float32Array, mean: Float32Array, variance: Float32Array, scale: Float32Array, offset: Float32Array, y: Float32Array, shape: number[], eps: number): void;
   poolForward(x: Float32Array, y: Float32Array, p: number[], isMax: boolean): void;
   poolBackward(dy: Float32Array, x: Float32Array | null, dx: Float32Array, p: number[], isMax: boolean): void;
@@ -29,6 +31,8 @@ export interface NativeAddon {
   slice(x: Float32Array | Int32Array, shape: number[], begin: number[], size: number[], out: Float32Array | Int32Array): void;
   place(x: Float32Array | Int32Array, shape: number[], out: Float32Array | Int32Array, outShape: number[], at: number[]): void;
   pad(x: Float32Array | Int32Array, shape: number[], before: number[], out: Float32Array | Int32Array, outShape: number[], valueBits: number): void;
+  /** One SGD update over every parameter; outputs may be the inputs themselves. hyper = [lr, momentum, dampening, weightDecay, nesterov]. */
+  sgdStep(ws: Float32Array[], gs: Float32Array[], bs: (Float32Array | null)[], wOut: Float32Array[], bOut: (Float32Array | null)[], decay: boolean[], hyper: number[]): void;
 }
 
 /** Root of this package: both src/ (tests, source condition) and dist/ (built) sit one level below it. */

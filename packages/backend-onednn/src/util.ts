@@ -2,6 +2,8 @@
 import { getKernel, type KernelFunc, type TensorInfo, util } from '@tensorflow/tfjs-core';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 
+import { noteFallback } from './coverage';
+import { markOwned } from './ownership';
 import type { NativeAddon } from './native';
 
 export type Backend = MathBackendCPU;
@@ -27,7 +29,9 @@ export function f32(backend: Backend, t: TensorInfo): Float32Array | undefined {
 export function alloc(n: number): Float32Array {
   if (n === 0) return new Float32Array(0);
   const buf = Buffer.allocUnsafeSlow(n * 4);
-  return new Float32Array(buf.buffer, buf.byteOffset, n);
+  const v = new Float32Array(buf.buffer, buf.byteOffset, n);
+  markOwned(v);
+  return v;
 }
 
 export function output(backend: Backend, shape: number[], values: Float32Array): TensorInfo {
@@ -52,11 +56,18 @@ export function trailingPad(inn: number, out: number, s: number, effK: number, l
   return Math.floor((inn - effK + lo + hi) / s) + 1 === out ? hi : (out - 1) * s + effK - inn - lo;
 }
 
-/** The cpu backend's kernelFunc for `name`, captured at registration time. */
-export function cpuKernel(name: string): KernelFunc {
+/** Runs the inherited cpu kernel for a case the native one does not cover, recording why (see coverage.ts). */
+export type Fallback = (args: Parameters<KernelFunc>[0], reason: string) => ReturnType<KernelFunc>;
+
+/** The cpu backend's kernelFunc for `name`, captured at registration time, as a {@link Fallback}. */
+export function cpuKernel(name: string): Fallback {
   const k = getKernel(name, 'cpu');
   if (!k) throw new Error(`@lm/backend-onednn: cpu kernel ${name} is not registered`);
-  return k.kernelFunc;
+  const f = k.kernelFunc;
+  return (args, reason) => {
+    noteFallback(reason);
+    return f(args);
+  };
 }
 
 /** Activation codes shared with native/engine.cc (appendActivation). */

@@ -4,15 +4,28 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-layers';
 import { expect } from 'vitest';
 
-import { isOnednnAvailable, onednnLoadError } from '../src/index';
+import { describeFallbacks, isOnednnAvailable, nativeCoverage, onednnLoadError, resetNativeCoverage } from '../src/index';
 
 /** Fails loudly when the addon is missing: CI installs libdnnl-dev and builds it. */
 export function requireOnednn(): void {
   if (!isOnednnAvailable()) throw onednnLoadError() ?? new Error('onednn backend unavailable');
 }
 
-let seed = (Date.now() ^ 0x9e3779b9) >>> 0;
-/** Fresh (time-seeded) uniform values in ±[0.1, 1], never zero. The seed is printed on failure via the message. */
+/**
+ * Seed of every random test input: LM_TEST_SEED replays a run; otherwise a fixed default. It is printed once per
+ * test file and named in every comparison failure, so a failing case can be replayed exactly.
+ */
+export const TEST_SEED = (() => {
+  const env = process.env.LM_TEST_SEED;
+  if (env === undefined || env === '') return 20261201;
+  const n = Number(env);
+  if (!Number.isInteger(n) || n < 0 || n > 0xffffffff) throw new Error(`LM_TEST_SEED must be an integer in [0, 2^32), got '${env}'`);
+  return n;
+})();
+console.log(`backend-onednn tests: random inputs seeded with LM_TEST_SEED=${TEST_SEED}`);
+
+let seed = TEST_SEED;
+/** Seeded uniform values in ±[0.1, 1], never zero (a linear congruential stream from TEST_SEED). */
 export function rand(n: number): Float32Array {
   const a = new Float32Array(n);
   for (let i = 0; i < n; i++) {
@@ -54,16 +67,39 @@ export function relError(a: Float32Array, b: Float32Array): number {
   return worst;
 }
 
-/** Compares `fn` on onednn against cpu on the same fresh random inputs; returns the outputs. */
-export function compareBackends(shapes: number[][], fn: (...t: tf.Tensor[]) => tf.Tensor | tf.Tensor[], tol = 1e-4): Float32Array[] {
+export interface CompareOptions {
+  /** Relative error bound (default 1e-4). */
+  tol?: number;
+  /**
+   * 'native' (default): on onednn at least one native kernel ran and none fell back, so the comparison is not
+   * cpu against cpu. 'fallback': the case is one the native kernels do not cover; at least one fell back.
+   */
+  expect?: 'native' | 'fallback';
+}
+
+/** Compares `fn` on onednn against cpu on the same seeded random inputs; returns the outputs. */
+export function compareBackends(shapes: number[][], fn: (...t: tf.Tensor[]) => tf.Tensor | tf.Tensor[], opts: CompareOptions | number = {}): Float32Array[] {
+  const { tol = 1e-4, expect: path = 'native' } = typeof opts === 'number' ? { tol: opts } : opts;
   const specs = shapes.map((shape) => ({ shape, values: rand(shape.reduce((p, d) => p * d, 1)) }));
+  resetNativeCoverage();
   const got = runOn('onednn', specs, fn);
+  const cov = nativeCoverage();
   const want = runOn('cpu', specs, fn);
+  const where = `(shapes ${JSON.stringify(shapes)}, LM_TEST_SEED=${TEST_SEED})`;
+  const natives = Object.values(cov).reduce((n, c) => n + c.native, 0);
+  const fallbacks = describeFallbacks(cov);
+  if (path === 'native') {
+    expect(fallbacks, `kernels fell back to cpu ${where}`).toEqual([]);
+    const views = Object.values(cov).reduce((n, c) => n + c.views, 0);
+    expect(natives + views, `no native kernel ran ${where}`).toBeGreaterThan(0);
+  } else {
+    expect(fallbacks.length, `expected a fallback to cpu ${where}`).toBeGreaterThan(0);
+  }
   expect(got.length).toBe(want.length);
   for (let i = 0; i < got.length; i++) {
     expect(got[i].length).toBe(want[i].length);
     const e = relError(got[i], want[i]);
-    expect(e, `output ${i}: relative error ${e} (shapes ${JSON.stringify(shapes)})`).toBeLessThan(tol);
+    expect(e, `output ${i}: relative error ${e} ${where}`).toBeLessThan(tol);
   }
   return got;
 }

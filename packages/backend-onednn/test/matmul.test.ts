@@ -19,14 +19,15 @@ describe('matmul vs cpu', () => {
     { a: [2, 3, 5, 7], b: [7, 4], ta: false, tb: false },
     { a: [5, 7], b: [2, 7, 4], ta: false, tb: false },
     { a: [1, 5, 7], b: [3, 7, 4], ta: false, tb: false },
-    { a: [2, 1, 5, 7], b: [1, 3, 7, 4], ta: false, tb: false }, // mixed broadcast: falls back to cpu
+    { a: [2, 1, 5, 7], b: [1, 3, 7, 4], ta: false, tb: false, fallback: true }, // mixed broadcast: falls back to cpu
   ])('BatchMatMul a$a b$b ta=$ta tb=$tb', (c) => {
-    compareBackends([c.a, c.b], (a, b) => tf.matMul(a, b, c.ta, c.tb));
+    compareBackends([c.a, c.b], (a, b) => tf.matMul(a, b, c.ta, c.tb), { expect: 'fallback' in c ? 'fallback' : 'native' });
   });
 
   it.each(['linear', 'relu', 'relu6', 'elu', 'leakyrelu', 'sigmoid', 'prelu'] as const)('_FusedMatMul with bias and %s', (act) => {
     compareBackends([[9, 6], [6, 5], [5], [5]], (a, b, bias, alpha) =>
-      tf.fused.matMul({ a, b, bias, activation: act, preluActivationWeights: act === 'prelu' ? alpha : undefined, leakyreluAlpha: 0.3 }));
+      tf.fused.matMul({ a, b, bias, activation: act, preluActivationWeights: act === 'prelu' ? alpha : undefined, leakyreluAlpha: 0.3 }),
+    { expect: act === 'prelu' ? 'fallback' : 'native' });
   });
 
   it('_FusedMatMul transposed, without bias, and its gradients (BatchMatMul)', () => {

@@ -36,11 +36,14 @@ function convForward(name: string, depthwise: boolean, fused: boolean): KernelFu
     const a = args.attrs as Record<string, any>;
     const xs = f32(backend, x!), ws = f32(backend, filter!);
     const act = activationCode(fused ? a.activation : 'linear');
-    if (!xs || !ws || !channelsLast(a.dataFormat) || act < 0 || preluActivationWeights || x!.shape.length !== 4) return fallback(args);
+    if (!xs || !ws) return fallback(args, 'not float32');
+    if (!channelsLast(a.dataFormat)) return fallback(args, 'NCHW');
+    if (act < 0 || preluActivationWeights) return fallback(args, `activation ${a.activation}`);
+    if (x!.shape.length !== 4) return fallback(args, 'not 4-D');
     const ci = convInfo(x!.shape, filter!.shape, a, depthwise);
     // Only a per-output-channel bias maps onto oneDNN's bias; other broadcast shapes fall back.
     const bs = bias ? lastAxisVector(backend, bias, ci.outChannels) : null;
-    if (bs === undefined) return fallback(args);
+    if (bs === undefined) return fallback(args, 'bias not per output channel');
     const y = alloc(size(ci.outShape));
     native().conv2dForward(xs, ws, bs, y, convParams(ci, depthwise), act, a.leakyreluAlpha ?? 0.2);
     return output(backend, ci.outShape, y);
@@ -54,7 +57,8 @@ function convBackpropInput(name: string, depthwise: boolean): KernelFunc {
     const { dy, filter } = args.inputs as Record<string, TensorInfo>;
     const a = args.attrs as Record<string, any>;
     const dys = f32(backend, dy), ws = f32(backend, filter);
-    if (!dys || !ws || !channelsLast(a.dataFormat)) return fallback(args);
+    if (!dys || !ws) return fallback(args, 'not float32');
+    if (!channelsLast(a.dataFormat)) return fallback(args, 'NCHW');
     const inputShape = a.inputShape as [number, number, number, number];
     const ci = convInfo(inputShape, filter.shape, a, depthwise);
     const dx = alloc(size(inputShape));
@@ -70,7 +74,8 @@ function convBackpropFilter(name: string, depthwise: boolean): KernelFunc {
     const { x, dy } = args.inputs as Record<string, TensorInfo>;
     const a = args.attrs as Record<string, any>;
     const xs = f32(backend, x), dys = f32(backend, dy);
-    if (!xs || !dys || !channelsLast(a.dataFormat)) return fallback(args);
+    if (!xs || !dys) return fallback(args, 'not float32');
+    if (!channelsLast(a.dataFormat)) return fallback(args, 'NCHW');
     const filterShape = a.filterShape as [number, number, number, number];
     const ci = convInfo(x.shape, filterShape, a, depthwise);
     const dw = alloc(size(filterShape));

@@ -17,7 +17,7 @@ function binaryKernel(name: string): KernelFunc {
     const backend = args.backend as Backend;
     const { a, b } = args.inputs as Record<string, TensorInfo>;
     const av = f32(backend, a), bv = f32(backend, b);
-    if (!av || !bv) return fallback(args);
+    if (!av || !bv) return fallback(args, 'not float32');
     const outShape = backend_util.assertAndGetBroadcastShape(a.shape, b.shape);
     const out = alloc(size(outShape));
     if (out.length > 0) native().binary(op, av, a.shape, bv, b.shape, out, outShape);
@@ -32,7 +32,7 @@ function unaryKernel(name: string): KernelFunc {
     const backend = args.backend as Backend;
     const { x } = args.inputs as Record<string, TensorInfo>;
     const xv = f32(backend, x);
-    if (!xv) return fallback(args);
+    if (!xv) return fallback(args, 'not float32');
     const alpha = (args.attrs as { alpha?: number } | undefined)?.alpha ?? 0;
     const out = alloc(xv.length);
     native().unary(op, xv, out, alpha);
@@ -47,7 +47,9 @@ function addN(): KernelFunc {
     const tensors = args.inputs as unknown as TensorInfo[];
     const vals = tensors.map((t) => f32(backend, t));
     const shape = tensors[0]?.shape;
-    if (tensors.length < 2 || vals.some((v) => !v) || tensors.some((t) => t.shape.join() !== shape.join())) return fallback(args);
+    if (tensors.length < 2) return fallback(args, 'single input');
+    if (vals.some((v) => !v)) return fallback(args, 'not float32');
+    if (tensors.some((t) => t.shape.join() !== shape.join())) return fallback(args, 'shapes differ');
     const out = alloc(vals[0]!.length);
     native().binary(BINARY.Add, vals[0]!, shape, vals[1]!, shape, out, shape);
     for (let i = 2; i < vals.length; i++) native().binary(BINARY.Add, out, shape, vals[i]!, shape, out, shape);

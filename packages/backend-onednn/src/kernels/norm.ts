@@ -20,11 +20,12 @@ function makeFusedBatchNorm(): KernelFunc {
     const { x, mean, variance, scale, offset } = args.inputs as Record<string, TensorInfo | undefined>;
     const eps = (args.attrs as { varianceEpsilon?: number } | undefined)?.varianceEpsilon ?? 0.001;
     const xs = f32(backend, x!);
-    if (!xs || x!.shape.length !== 4) return fallback(args);
+    if (!xs) return fallback(args, 'not float32');
+    if (x!.shape.length !== 4) return fallback(args, 'not 4-D');
     const [n, h, w, c] = x!.shape;
     const m = perChannel(backend, mean, c, 0), v = perChannel(backend, variance, c, 1);
     const s = perChannel(backend, scale, c, 1), o = perChannel(backend, offset, c, 0);
-    if (!m || !v || !s || !o || !mean || !variance) return fallback(args);
+    if (!m || !v || !s || !o || !mean || !variance) return fallback(args, 'statistics not per channel');
     const y = alloc(size(x!.shape));
     native().batchNormInference(xs, m, v, s, o, y, [n, h, w, c], eps);
     return output(backend, [...x!.shape], y);

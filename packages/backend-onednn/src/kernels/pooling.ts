@@ -34,9 +34,10 @@ function poolForward(name: string, isMax: boolean): KernelFunc {
     const x = (args.inputs as Record<string, TensorInfo>).x;
     const a = args.attrs as Record<string, any>;
     const xs = f32(backend, x);
-    if (!xs || x.shape.length !== 4) return fallback(args);
+    if (!xs) return fallback(args, 'not float32');
+    if (x.shape.length !== 4) return fallback(args, 'not 4-D');
     const g = poolParams(x.shape, a);
-    if (!g) return fallback(args);
+    if (!g) return fallback(args, 'dilation, all-padding window or identity pooling');
     const y = alloc(size(g.pi.outShape));
     native().poolForward(xs, y, g.p, isMax);
     return output(backend, g.pi.outShape, y);
@@ -50,9 +51,10 @@ function poolBackward(name: string, isMax: boolean): KernelFunc {
     const { dy, input } = args.inputs as Record<string, TensorInfo>;
     const a = args.attrs as Record<string, any>;
     const dys = f32(backend, dy), xs = f32(backend, input);
-    if (!dys || !xs || input.shape.length !== 4) return fallback(args);
+    if (!dys || !xs) return fallback(args, 'not float32');
+    if (input.shape.length !== 4) return fallback(args, 'not 4-D');
     const g = poolParams(input.shape, a);
-    if (!g) return fallback(args);
+    if (!g) return fallback(args, 'dilation, all-padding window or identity pooling');
     const dx = alloc(size(input.shape));
     native().poolBackward(dys, isMax ? xs : null, dx, g.p, isMax);
     return output(backend, [...input.shape], dx);

@@ -14,9 +14,10 @@ function reductionKernel(name: string): KernelFunc {
     const attrs = args.attrs as Record<string, any>;
     const xv = f32(backend, x);
     const axisAttr = name === 'Max' ? attrs.reductionIndices : attrs.axis;
-    if (!xv || xv.length === 0 || x.shape.length === 0) return fallback(args);
+    if (!xv) return fallback(args, 'not float32');
+    if (xv.length === 0 || x.shape.length === 0) return fallback(args, 'empty or scalar');
     const axes = util.parseAxisParam(axisAttr, x.shape);
-    if (axes.length === 0) return fallback(args);
+    if (axes.length === 0) return fallback(args, 'no axes');
     const [outShape] = backend_util.computeOutAndReduceShapes(x.shape, axes);
     const out = alloc(size(outShape));
     native().reduce(op, xv, x.shape, axes, out);

@@ -27,6 +27,15 @@ export interface SgdState {
 }
 
 /**
+ * Kernel a backend may register to run the whole update in one native call (e.g. `@lm/backend-onednn`):
+ *   inputs {w0..w(n-1), g0..g(n-1), b_i where parameter i has a momentum buffer}
+ *   attrs  {count: n, lr, momentum, dampening, weightDecay, nesterov, decay: boolean[n], hasBuffer: boolean[n]}
+ *   outputs [w'0..w'(n-1), then b'0..b'(n-1) when momentum != 0], with the update below.
+ * The trainer uses it when the current backend has it and the op-by-op update otherwise.
+ */
+export const SGD_STEP_KERNEL = 'LmSgdStep';
+
+/**
  * Stochastic gradient descent with exactly the semantics of `torch.optim.SGD`:
  *
  *   g ← ∇w + wd · w                       (weight decay: added to the gradient, not to the loss)
@@ -65,6 +74,10 @@ export class SGD {
   step(grads: tf.Tensor[] | tf.NamedTensorMap, lr = this.options.lr): void {
     const { momentum: mu, dampening, weightDecay: wd, nesterov } = this.options;
     this.options.lr = lr;
+    if (tf.getKernel(SGD_STEP_KERNEL, tf.getBackend())) {
+      this.fusedStep(grads);
+      return;
+    }
     this.params.forEach((p, i) => {
       const grad = Array.isArray(grads) ? grads[i] : grads[p.variable.name];
       if (!grad) return; // no gradient: PyTorch skips the parameter
@@ -85,6 +98,48 @@ export class SGD {
       next.dispose();
       if (old) old.dispose();
       this.buffers[i] = buf ? tf.keep(buf) : null;
+    });
+    this.steps++;
+  }
+
+  /** The same update as one {@link SGD_STEP_KERNEL} call over every parameter that has a gradient. */
+  private fusedStep(grads: tf.Tensor[] | tf.NamedTensorMap): void {
+    const { lr, momentum, dampening, weightDecay, nesterov } = this.options;
+    const inputs: tf.NamedTensorMap = {};
+    const which: number[] = [];
+    this.params.forEach((p, i) => {
+      const grad = Array.isArray(grads) ? grads[i] : grads[p.variable.name];
+      if (!grad) return; // no gradient: PyTorch skips the parameter
+      const k = which.length;
+      inputs[`w${k}`] = p.variable;
+      inputs[`g${k}`] = grad;
+      const buf = this.buffers[i];
+      if (momentum !== 0 && buf) inputs[`b${k}`] = buf;
+      which.push(i);
+    });
+    if (which.length === 0) {
+      this.steps++;
+      return;
+    }
+    const attrs = {
+      count: which.length,
+      lr,
+      momentum,
+      dampening,
+      weightDecay,
+      nesterov,
+      decay: which.map((i) => this.params[i]!.decay),
+      hasBuffer: which.map((i) => momentum !== 0 && this.buffers[i] !== null),
+    };
+    const outs = tf.engine().runKernel(SGD_STEP_KERNEL, inputs, attrs as unknown as tf.NamedAttrMap) as tf.Tensor[];
+    which.forEach((i, k) => {
+      const next = outs[k]!;
+      this.params[i]!.variable.assign(next);
+      next.dispose();
+      if (momentum !== 0) {
+        this.buffers[i]?.dispose();
+        this.buffers[i] = tf.keep(outs[which.length + k]!);
+      }
     });
     this.steps++;
   }
