@@ -1,6 +1,6 @@
 import type { BlockDefinition } from '../block';
 import { bnRelu, conv } from '../layers/ops';
-import type { BottleneckOptions } from './bottleneck';
+import { PLAIN_BOTTLENECK, RESNEXT_BOTTLENECK, type BottleneckOptions } from './bottleneck';
 
 /**
  * Pre-activation bottleneck (He et al. 2016): BN-ReLU-conv1x1-BN-ReLU-conv3x3-BN-ReLU-conv1x1(4w). With cardinality
@@ -24,12 +24,6 @@ function preactBottleneck(description: string, defaults: BottleneckOptions): Blo
   };
 }
 
-export const preactBottleneckBlock = preactBottleneck('pre-activation bottleneck: bn-relu-conv1x1-bn-relu-conv3x3-bn-relu-conv1x1, expansion 4', {
-  cardinality: 1,
-  baseWidth: 64,
-});
+export const preactBottleneckBlock = preactBottleneck('pre-activation bottleneck: bn-relu-conv1x1-bn-relu-conv3x3-bn-relu-conv1x1, expansion 4', PLAIN_BOTTLENECK);
 
-export const preactResnextBlock = preactBottleneck('pre-activation ResNeXt bottleneck: grouped 3x3 convolution of cardinality C, width d', {
-  cardinality: 8,
-  baseWidth: 64,
-});
+export const preactResnextBlock = preactBottleneck('pre-activation ResNeXt bottleneck: grouped 3x3 convolution of cardinality C, width d', RESNEXT_BOTTLENECK);
