@@ -37,7 +37,7 @@ export type { ShortcutSpec } from './shortcut';
 export { builtinBlocks, registerBuiltinBlocks, registerBuiltinBlocks as register } from './blocks/builtins';
 export { basicBlock } from './blocks/basic';
 export { preactBasicBlock } from './blocks/preact-basic';
-export { preactBottleneckBlock } from './blocks/preact-bottleneck';
+export { preactBottleneckBlock, preactResnextBlock } from './blocks/preact-bottleneck';
 export { bottleneckBlock, resnextBlock } from './blocks/bottleneck';
 export type { BottleneckOptions } from './blocks/bottleneck';
 export { BatchNorm } from './layers/batch-norm';

@@ -37,7 +37,10 @@ describe('model zoo', () => {
       ...[20, 32, 44, 56, 110, 164].map((d) => `preact-resnet${d}`),
       ...[20, 32, 44, 56, 110, 164].map((d) => `lm-resnet${d}`),
       'resnext29-8x64d', 'resnext29-16x64d', 'lm-resnext29-8x64d', 'lm-resnext29-16x64d',
+      'preact-resnext29-8x64d', 'preact-resnext29-16x64d', 'postact-lm-resnext29-8x64d', 'postact-lm-resnext29-16x64d',
       'resnet50', 'resnet101', 'resnet152', 'lm-resnet50', 'lm-resnet101',
+      'preact-resnet50', 'preact-resnet101', 'postact-lm-resnet50', 'postact-lm-resnet101',
+      'lm3-resnet20', 'lm3-resnet56', 'ab2-resnet20', 'ab2-resnet56',
       'rk2-resnet20', 'polynet-resnet20', 'revnet20',
     ];
     expect(names).toEqual(expect.arrayContaining(required));
@@ -47,7 +50,7 @@ describe('model zoo', () => {
   it('parameter counts match a hand count and, where the architectures agree, the paper within 2%', () => {
     const rows = parameterTable();
     const byName = Object.fromEntries(rows.map((r) => [r.model, r]));
-    for (const r of rows) expect(r.outputShape, r.model).toEqual([null, /^(lm-)?resnet(50|101|152)$/.test(r.model) ? 1000 : 10]);
+    for (const r of rows) expect(r.outputShape, r.model).toEqual([null, /^(preact-|postact-lm-|lm-)?resnet(50|101|152)$/.test(r.model) ? 1000 : 10]);
     for (const d of [20, 32, 44, 56, 110]) {
       expect(byName[`resnet${d}`]!.params).toBe(cifarBasicParams(d, false));
       expect(byName[`preact-resnet${d}`]!.params).toBe(cifarBasicParams(d, true));
@@ -59,14 +62,21 @@ describe('model zoo', () => {
     for (const c of [8, 16]) {
       expect(Math.abs(byName[`resnext29-${c}x64d`]!.relativeDifference!)).toBeLessThan(0.02);
       // LM adds one k per LM step (6 of the 9 steps): the paper's +0.7M for LM-ResNeXt is not in the architecture.
-      expect(byName[`lm-resnext29-${c}x64d`]!.params - byName[`resnext29-${c}x64d`]!.params).toBe(6);
+      // The paper's LM-ResNeXt is pre-activation; its baseline of the same architecture is preact-resnext29.
+      expect(byName[`lm-resnext29-${c}x64d`]!.params - byName[`preact-resnext29-${c}x64d`]!.params).toBe(6);
+      expect(byName[`postact-lm-resnext29-${c}x64d`]!.params - byName[`resnext29-${c}x64d`]!.params).toBe(6);
+      expect(Math.abs(byName[`lm-resnext29-${c}x64d`]!.relativeDifference!)).toBeLessThan(0.02);
     }
+    // ImageNet LM-ResNets: 16 (33) bottleneck steps, 4 of them transitions, one k per other step.
+    expect(byName['lm-resnet50']!.params - byName['preact-resnet50']!.params).toBe(12);
+    expect(byName['lm-resnet101']!.params - byName['preact-resnet101']!.params).toBe(29);
+    expect(byName['postact-lm-resnet50']!.params - byName['resnet50']!.params).toBe(12);
     // LM-ResNet-20: the pre-activation ResNet-20 plus one k for each of the 6 LM steps.
     expect(byName['lm-resnet20']!.params).toBe(byName['preact-resnet20']!.params + 6);
     // ResNet-164 (pre-activation bottlenecks, 16/32/64 x 4) has 1.70M parameters as in He et al. 2016, not 2.55M.
     expect(byName['preact-resnet164']!.params).toBeGreaterThan(1.69e6);
     expect(byName['preact-resnet164']!.params).toBeLessThan(1.72e6);
-  }, 300_000);
+  }, 600_000);
 
   it('every model maps a batch of images to logits of numClasses', () => {
     for (const name of ['resnet20', 'preact-resnet20', 'lm-resnet20', 'rk2-resnet20', 'polynet-resnet20', 'revnet20', 'resnet50']) {
@@ -87,6 +97,18 @@ describe('model zoo', () => {
     const post = createModel('resnet20', { preActivation: true, numClasses: 100 });
     expect(post.outputs[0]!.shape).toEqual([null, 100]);
     expect(post.getLayer('final_bn')).toBeDefined();
+  });
+
+  it("the paper's LM-ResNeXt-29 and ImageNet LM-ResNets are pre-activation; postact-* keep the post-activation ones", () => {
+    const small = { inputShape: [16, 16, 3] as [number, number, number], blockOptions: { cardinality: 2, baseWidth: 4 } };
+    for (const [name, pre] of [['lm-resnext29-8x64d', true], ['preact-resnext29-8x64d', true], ['postact-lm-resnext29-8x64d', false], ['lm-resnet50', true], ['postact-lm-resnet50', false]] as const) {
+      const m = createModel(name, name.includes('resnext') ? small : { inputShape: [32, 32, 3] });
+      const branch = m.getLayer('s1_b2_f') as tfl.LayersModel;
+      expect(branch.layers[1]!.getClassName(), name).toBe(pre ? 'LmBatchNorm' : 'Conv2D');
+      expect(m.layers.some((l) => l.name === 'final_bn'), name).toBe(pre);
+      if (name.includes('lm-')) expect(m.layers.some((l) => l.name === 's1_b2_lm'), name).toBe(true);
+      m.dispose();
+    }
   });
 
   it('rejects bad options naming the option and the allowed values', () => {

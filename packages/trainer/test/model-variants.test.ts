@@ -6,17 +6,8 @@ import { Registry, type ModelDefinition } from '@lm/core-blocks';
 import { createModel, listModels } from '@lm/schemes';
 import { modelVariants, PAPER_STOCHASTIC_DEPTH, SHAKE_SHAKE_BASES } from '../src/train/model-variants';
 
-function countLayers(model: tfl.LayersModel, className: string): number {
-  let n = 0;
-  const visit = (layers: tfl.layers.Layer[]) => {
-    for (const l of layers) {
-      if (l.getClassName() === className) n++;
-      if (l instanceof tfl.LayersModel) visit(l.layers);
-    }
-  };
-  visit(model.layers);
-  return n;
-}
+/** Layers of one class at the top level of the model (where the strategies put theirs). */
+const countLayers = (model: tfl.LayersModel, className: string) => model.layers.filter((l) => l.getClassName() === className).length;
 
 beforeAll(async () => {
   await tf.setBackend('cpu');

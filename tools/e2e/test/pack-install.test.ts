@@ -35,6 +35,8 @@ describe('packed packages installed in a fresh project outside the workspace', (
       const [info] = JSON.parse(out.slice(out.indexOf('[')));
       tarballs[p] = join(work, 'packs', info.filename);
     }
+    const plugin = run('npm', ['pack', '--json', '--pack-destination', join(work, 'packs')], join(here, 'fixtures', 'lm-plugin-example'));
+    tarballs['lm-plugin-example'] = join(work, 'packs', JSON.parse(plugin.slice(plugin.indexOf('[')))[0].filename);
     const project = join(work, 'project');
     mkdirp(project);
     // npm 11 runs no dependency's install script unless allowed: the addons build on install once allowed.
@@ -44,10 +46,11 @@ describe('packed packages installed in a fresh project outside the workspace', (
     );
     // --prefer-offline: third-party packages come from npm's cache when it has them, the registry only otherwise
     run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error',
-      ...TFJS, ...PACKAGES.map((p) => tarballs[p]!)], project);
+      ...TFJS, ...PACKAGES.map((p) => tarballs[p]!), tarballs['lm-plugin-example']!], project);
     copyFileSync(join(here, 'fixtures', 'plugin-block.mjs'), join(project, 'plugin-block.mjs'));
     copyFileSync(join(here, 'fixtures', 'use-esm.mjs'), join(project, 'use-esm.mjs'));
     copyFileSync(join(here, 'fixtures', 'use-cjs.cjs'), join(project, 'use-cjs.cjs'));
+    copyFileSync(join(here, 'fixtures', 'use-plugin-package.mjs'), join(project, 'use-plugin-package.mjs'));
   });
   afterAll(() => rmSync(work, { recursive: true, force: true }));
 
@@ -83,6 +86,20 @@ describe('packed packages installed in a fresh project outside the workspace', (
     expect(r.trainer).toBeGreaterThan(0);
     expect(r.onednn, 'the oneDNN addon builds on install').toBe(true);
     expect(r.libjpegTurbo, 'the libjpeg-turbo addon of @lm/data-imagenet builds on install').toMatch(/^\d+\.\d+/);
+  });
+
+  it('a plugin package registering a block, a 3-step scheme and a strategy trains with all three at once', () => {
+    const r = lastJson(run('node', ['use-plugin-package.mjs'], join(work, 'project')));
+    // before it is loaded, its package.json says what it provides
+    expect(r.hint).toMatch(/strategy 'user-jitter' of the package 'lm-plugin-example', which is not registered: import 'lm-plugin-example'/);
+    expect(r.provider).toBe('lm-plugin-example');
+    expect(r.threeStep).toBe(5); // 9 steps: 2 starts, 2 shape changes
+    expect(r.jitter).toBe(9);
+    expect(r.drops).toBe(9);
+    expect(r.losses.every(Number.isFinite)).toBe(true);
+    expect(r.losses.at(-1)).toBeLessThan(r.losses[0]);
+    expect(r.coefficientsAfter.length).toBe(10);
+    expect(r.coefficientsAfter).not.toEqual(r.coefficientsBefore);
   });
 
   it('loads every package with require() as CommonJS', () => {

@@ -34,12 +34,10 @@ function bottleneck(description: string, defaults: BottleneckOptions): BlockDefi
   };
 }
 
-export const bottleneckBlock = bottleneck('post-activation bottleneck (ImageNet ResNet), expansion 4', {
-  cardinality: 1,
-  baseWidth: 64,
-});
+/** C = 1, d = 64: the plain bottleneck; C = 8, d = 64: the ResNeXt-29 8x64d block. */
+export const PLAIN_BOTTLENECK: BottleneckOptions = { cardinality: 1, baseWidth: 64 };
+export const RESNEXT_BOTTLENECK: BottleneckOptions = { cardinality: 8, baseWidth: 64 };
 
-export const resnextBlock = bottleneck('ResNeXt bottleneck: grouped 3x3 convolution of cardinality C, width d', {
-  cardinality: 8,
-  baseWidth: 64,
-});
+export const bottleneckBlock = bottleneck('post-activation bottleneck (ImageNet ResNet), expansion 4', PLAIN_BOTTLENECK);
+
+export const resnextBlock = bottleneck('ResNeXt bottleneck: grouped 3x3 convolution of cardinality C, width d', RESNEXT_BOTTLENECK);

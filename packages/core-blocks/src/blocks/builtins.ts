@@ -3,7 +3,7 @@ import type { Registry } from '../registry';
 import { basicBlock } from './basic';
 import { bottleneckBlock, resnextBlock } from './bottleneck';
 import { preactBasicBlock } from './preact-basic';
-import { preactBottleneckBlock } from './preact-bottleneck';
+import { preactBottleneckBlock, preactResnextBlock } from './preact-bottleneck';
 
 /** The residual branches that ship with @lm/core-blocks. */
 export const builtinBlocks: Record<string, BlockDefinition<any>> = {
@@ -12,6 +12,7 @@ export const builtinBlocks: Record<string, BlockDefinition<any>> = {
   'preact-bottleneck': preactBottleneckBlock,
   bottleneck: bottleneckBlock,
   'resnext-bottleneck': resnextBlock,
+  'preact-resnext-bottleneck': preactResnextBlock,
 };
 
 export function registerBuiltinBlocks(registry: Registry): void {

@@ -21,29 +21,32 @@ function cifarResNet(depth: number, block: string, scheme: string, shortcut: Net
   return { stem: 'cifar', stemWidth: 16, stageWidths: CIFAR_WIDTHS, blocksPerStage: [n, n, n], block, scheme, shortcut };
 }
 
+/** Post-activation blocks with conv1x1-BN projections, or pre-activation ones with BN-ReLU-conv1x1 (the LM-ResNet authors'). */
+type Activation = 'post' | 'pre';
+
 /** CIFAR ResNeXt-29 (C x d): three stages of three grouped bottlenecks, outputs 256/512/1024. */
-function cifarResNeXt29(cardinality: number, scheme: string): NetworkBase {
+function cifarResNeXt29(cardinality: number, scheme: string, activation: Activation): NetworkBase {
   return {
     stem: 'cifar',
     stemWidth: 64,
     stageWidths: [64, 128, 256],
     blocksPerStage: [3, 3, 3],
-    block: 'resnext-bottleneck',
+    block: activation === 'pre' ? 'preact-resnext-bottleneck' : 'resnext-bottleneck',
     blockOptions: { cardinality, baseWidth: 64 },
     scheme,
-    shortcut: 'projection',
+    shortcut: activation === 'pre' ? 'projection-preact' : 'projection',
   };
 }
 
-function imagenetResNet(blocksPerStage: number[], scheme: string): NetworkBase {
+function imagenetResNet(blocksPerStage: number[], scheme: string, activation: Activation): NetworkBase {
   return {
     stem: 'imagenet',
     stemWidth: 64,
     stageWidths: [64, 128, 256, 512],
     blocksPerStage,
-    block: 'bottleneck',
+    block: activation === 'pre' ? 'preact-bottleneck' : 'bottleneck',
     scheme,
-    shortcut: 'projection',
+    shortcut: activation === 'pre' ? 'projection-preact' : 'projection',
     numClasses: 1000,
   };
 }
@@ -77,12 +80,20 @@ export function builtinModels(): Record<string, ModelDefinition<ModelOptions>> {
   }
   add('preact-resnet164', cifarResNet(164, 'preact-bottleneck', 'forward-euler', 'projection-preact'), 'CIFAR pre-activation ResNet-164 (bottlenecks)');
   add('lm-resnet164', cifarResNet(164, 'preact-bottleneck', 'linear-multi-step', 'projection-preact'), 'CIFAR LM-ResNet-164 (bottlenecks)');
+  // The paper's LM-ResNeXt-29 and ImageNet LM-ResNets are pre-activation (its Tables 2 and 3); the baselines of the
+  // same architecture are preact-*, and the post-activation LM variants keep explicit names.
   for (const c of [8, 16]) {
-    add(`resnext29-${c}x64d`, cifarResNeXt29(c, 'forward-euler'), `CIFAR ResNeXt-29 (${c}x64d)`);
-    add(`lm-resnext29-${c}x64d`, cifarResNeXt29(c, 'linear-multi-step'), `CIFAR LM-ResNeXt-29 (${c}x64d)`);
+    add(`resnext29-${c}x64d`, cifarResNeXt29(c, 'forward-euler', 'post'), `CIFAR ResNeXt-29 (${c}x64d), post-activation (Xie et al. 2017)`);
+    add(`preact-resnext29-${c}x64d`, cifarResNeXt29(c, 'forward-euler', 'pre'), `CIFAR pre-activation ResNeXt-29 (${c}x64d)`);
+    add(`lm-resnext29-${c}x64d`, cifarResNeXt29(c, 'linear-multi-step', 'pre'), `CIFAR LM-ResNeXt-29 (${c}x64d), pre-activation as in the paper`);
+    add(`postact-lm-resnext29-${c}x64d`, cifarResNeXt29(c, 'linear-multi-step', 'post'), `CIFAR LM-ResNeXt-29 (${c}x64d) on post-activation blocks`);
   }
-  for (const d of [50, 101, 152]) add(`resnet${d}`, imagenetResNet(IMAGENET_DEPTHS[d]!, 'forward-euler'), `ImageNet ResNet-${d}`);
-  for (const d of [50, 101]) add(`lm-resnet${d}`, imagenetResNet(IMAGENET_DEPTHS[d]!, 'linear-multi-step'), `ImageNet LM-ResNet-${d}`);
+  for (const d of [50, 101, 152]) add(`resnet${d}`, imagenetResNet(IMAGENET_DEPTHS[d]!, 'forward-euler', 'post'), `ImageNet ResNet-${d}, post-activation (torchvision's)`);
+  for (const d of [50, 101]) {
+    add(`preact-resnet${d}`, imagenetResNet(IMAGENET_DEPTHS[d]!, 'forward-euler', 'pre'), `ImageNet pre-activation ResNet-${d}`);
+    add(`lm-resnet${d}`, imagenetResNet(IMAGENET_DEPTHS[d]!, 'linear-multi-step', 'pre'), `ImageNet LM-ResNet-${d}, pre-activation as in the paper`);
+    add(`postact-lm-resnet${d}`, imagenetResNet(IMAGENET_DEPTHS[d]!, 'linear-multi-step', 'post'), `ImageNet LM-ResNet-${d} on post-activation bottlenecks`);
+  }
   for (const d of [20, 56]) {
     add(`lm3-resnet${d}`, { ...cifarResNet(d, 'preact-basic', 'linear-k-step', 'projection-preact'), schemeOptions: { steps: 3 } }, `CIFAR LM-ResNet-${d} with the 3-step scheme: trainable a_1, a_2 (a_0 = 1 - a_1 - a_2), b = (1, 0, 0)`);
     add(`ab2-resnet${d}`, cifarResNet(d, 'preact-basic', 'adams-bashforth2', 'projection-preact'), `CIFAR pre-activation ResNet-${d} stepped by Adams-Bashforth 2`);
