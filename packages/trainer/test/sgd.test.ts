@@ -91,6 +91,7 @@ describe('SGD with PyTorch semantics', () => {
   });
 
   const torch = spawnSync('/usr/bin/python3', ['-c', 'import torch'], { encoding: 'utf8' }).status === 0;
+  if (!torch) console.warn('[sgd] skipped the comparison with torch.optim.SGD: /usr/bin/python3 cannot import torch (apt-get install python3-torch)');
   it.skipIf(!torch)('agrees with torch.optim.SGD (momentum, weight decay, Nesterov)', () => {
     for (const nesterov of [false, true]) {
       const script = `
