@@ -31,8 +31,11 @@ function reference(o: { lr: number; momentum: number; wd: number; nesterov: bool
   return out;
 }
 
+/** Distinct names for the variables of each run. */
+let variables = 0;
+
 function run(o: { lr: number; momentum: number; wd: number; nesterov: boolean; decay?: boolean }): number[][] {
-  const v = tf.variable(tf.tensor1d(W0), true, `w${Math.random()}`);
+  const v = tf.variable(tf.tensor1d(W0), true, `w${variables++}`);
   const sgd = new SGD([{ variable: v, decay: o.decay ?? true }], { lr: o.lr, momentum: o.momentum, weightDecay: o.wd, nesterov: o.nesterov });
   const out: number[][] = [];
   for (const g of GRADS) {
@@ -76,7 +79,7 @@ describe('SGD with PyTorch semantics', () => {
   });
 
   it('state round-trips through pack/unpack and continues identically', () => {
-    const mk = () => tf.variable(tf.tensor1d(W0), true, `w${Math.random()}`);
+    const mk = () => tf.variable(tf.tensor1d(W0), true, `w${variables++}`);
     const a = mk();
     const b = mk();
     const opt = { lr: 0.1, momentum: 0.9, weightDecay: 0.01 };
