@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream, existsSync, statSync } from 'node:fs';
 import { mkdir, rename, rm, truncate } from 'node:fs/promises';
+import { once } from 'node:events';
 import http from 'node:http';
 import https from 'node:https';
 import { dirname } from 'node:path';
@@ -129,18 +130,26 @@ async function transfer(opts: DownloadOptions, part: string, report: ProgressRep
     const total = len !== undefined ? start + len : undefined;
     report.setTotal(total);
     let received = start;
-    await pipeline(
-      res,
-      async function* (src: AsyncIterable<Buffer>) {
-        for await (const c of src) {
-          received += c.length;
-          report.update(received);
-          opts.onProgress?.(received, total);
-          yield c;
-        }
-      },
-      createWriteStream(part, { flags: start > 0 ? 'a' : 'w' }),
-    );
+    const file = createWriteStream(part, { flags: start > 0 ? 'a' : 'w' });
+    try {
+      await pipeline(
+        res,
+        async function* (src: AsyncIterable<Buffer>) {
+          for await (const c of src) {
+            received += c.length;
+            report.update(received);
+            opts.onProgress?.(received, total);
+            yield c;
+          }
+        },
+        file,
+      );
+    } catch (e) {
+      // A dropped connection rejects while the last chunks may still be on their way to disk: the next
+      // attempt resumes from the size of `part`, so wait until the file is closed.
+      if (!file.closed) await once(file, 'close');
+      throw e;
+    }
     if (total !== undefined && received !== total) {
       throw new Error(`transfer ended after ${received} of ${total} bytes`);
     }

@@ -28,4 +28,4 @@ export { DownloadError, downloadVerified, fileDigest } from './download.js';
 export { defaultCacheDir, envName, findInDir, locate, OFFICIAL, searchDirs } from './locate.js';
 export type { ProgressMode } from './progress.js';
 export { ProgressReporter } from './progress.js';
-export { deriveSeed, mix32, permutation, Rng } from './prng.js';
+export { deriveSeed, mix32, permutation, Rng } from '@lm/data-core';

@@ -1,45 +1,28 @@
 /** Splits, epoch plans (seeded shuffle + augmentation parameters) and fast batch assembly. */
 import * as tf from '@tensorflow/tfjs-core';
 import { IMAGE_BYTES, SIDE } from './format.js';
-import { deriveSeed, permutation, Rng, STREAM_AUGMENT, STREAM_SHUFFLE } from './prng.js';
+import { batchCount, deriveSeed, permutation, Rng, type Batch, type BatchOptions as CommonBatchOptions, type Split } from '@lm/data-core';
+import { STREAM_AUGMENT, STREAM_SHUFFLE } from './streams.js';
 
 export type RGB = [number, number, number];
 
-export interface Batch {
-  /** [B,32,32,3] float32, normalised with the training mean/std, NHWC. The consumer disposes it. */
-  xs: tf.Tensor4D;
-  /** [B,K] float32 one-hot. The consumer disposes it. */
-  ys: tf.Tensor2D;
-  /** The B integer labels. */
-  labels: Int32Array;
-}
+export type { Batch };
 
-export interface BatchOptions {
-  batchSize: number;
-  /** Seeded shuffle of the order (default false: file order). */
-  shuffle?: boolean;
+/** The batch contract's options (@lm/data-core) and CIFAR's own; shuffle defaults to false (file order). */
+export interface BatchOptions extends CommonBatchOptions {
   /** Pad 4 + random 32x32 crop + random horizontal flip (default false: the single unaugmented view). */
   augment?: boolean;
-  /** Seed of the shuffle and augmentation streams (default 0). */
-  seed?: number;
-  /** Epoch number: each (seed, epoch) gives its own reproducible order and augmentation (default 0). */
-  epoch?: number;
-  /** Drop the last partial batch (default false: keep it). */
-  dropLast?: boolean;
-  /** Start at this batch index of the epoch (resume mid-epoch); earlier batches are skipped without any work. */
-  startBatch?: number;
   /** Assemble the next batch ahead while the consumer works (default true). */
   prefetch?: boolean;
   /** Fill for the 4-pixel padding: 'black' = raw pixel 0 before normalisation (default), 'mean' = 0 after normalisation. */
   padFill?: 'black' | 'mean';
 }
 
-export interface CifarSplit {
-  readonly size: number;
+/** A split of the batch contract (@lm/data-core) that also exposes its raw images and labels. */
+export interface CifarSplit extends Split<BatchOptions> {
   /** N*32*32*3 bytes, HWC interleaved. */
   readonly images: Uint8Array;
   readonly labels: Int32Array;
-  batches(opts: BatchOptions): AsyncIterable<Batch>;
   /** Number of batches of one epoch (before `startBatch`). */
   batchCount(batchSize: number, dropLast?: boolean): number;
 }
@@ -60,10 +43,7 @@ export interface EpochPlan {
 
 export const PAD = 4;
 
-/** Number of batches of an epoch. */
-export function batchCount(size: number, batchSize: number, dropLast = false): number {
-  return dropLast ? Math.floor(size / batchSize) : Math.ceil(size / batchSize);
-}
+export { batchCount };
 
 /** Builds the plan of epoch `epoch` for a split of `size` samples; same inputs, same plan. */
 export function epochPlan(size: number, opts: BatchOptions): EpochPlan {

@@ -1,7 +1,8 @@
 /** A learnable synthetic stand-in for CIFAR: class-dependent colour and stripe patterns plus noise. */
 import { IMAGE_BYTES, SIDE } from './format.js';
 import { buildDataset, type CifarDataset } from './load.js';
-import { deriveSeed, Rng, STREAM_SYNTH } from './prng.js';
+import { deriveSeed, Rng } from '@lm/data-core';
+import { STREAM_SYNTH } from './streams.js';
 
 export interface SyntheticCifarOptions {
   /** Number of classes (default 10, at most 100). */

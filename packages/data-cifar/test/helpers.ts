@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { Rng } from '../src/prng.js';
+import { Rng } from '@lm/data-core';
 
 export interface TarInput {
   name: string;

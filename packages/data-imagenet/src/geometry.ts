@@ -5,7 +5,10 @@
  * it" (random-resized-crop). The decoder may execute a plan in the other order when that lets
  * JPEG shrink-on-load do part of the work (see decode.ts).
  */
-import type { Rng } from './prng.js';
+import type { Rng } from '@lm/data-core';
+
+/** Uniform integer in [lo, hi], both inclusive. */
+const between = (rng: Rng, lo: number, hi: number): number => lo + rng.int(hi - lo + 1);
 
 /** Resize the whole image to `resizeWidth` x `resizeHeight`, then extract `width` x `height` at (left, top). */
 export interface ResizeCropPlan {
@@ -78,10 +81,10 @@ export function scaleAugmentPlan(srcWidth: number, srcHeight: number, rng: Rng, 
   const size = opts.size ?? 224;
   const minSize = Math.max(opts.minSize ?? 256, size);
   const maxSize = Math.max(opts.maxSize ?? 480, minSize);
-  const shorter = rng.int(minSize, maxSize);
+  const shorter = between(rng, minSize, maxSize);
   const r = resizeShorter(srcWidth, srcHeight, shorter);
-  const left = rng.int(0, r.width - size);
-  const top = rng.int(0, r.height - size);
+  const left = between(rng, 0, r.width - size);
+  const top = between(rng, 0, r.height - size);
   const flip = opts.flip ? rng.next() < 0.5 : false;
   return { kind: 'resize-crop', srcWidth, srcHeight, resizeWidth: r.width, resizeHeight: r.height, left, top, width: size, height: size, flip, shorter };
 }
@@ -112,8 +115,8 @@ export function randomResizedCropPlan(srcWidth: number, srcHeight: number, rng: 
     const w = Math.round(Math.sqrt(target * aspect));
     const h = Math.round(Math.sqrt(target / aspect));
     if (w > 0 && w <= srcWidth && h > 0 && h <= srcHeight) {
-      const top = rng.int(0, srcHeight - h);
-      const left = rng.int(0, srcWidth - w);
+      const top = between(rng, 0, srcHeight - h);
+      const left = between(rng, 0, srcWidth - w);
       box = { left, top, width: w, height: h };
     }
   }

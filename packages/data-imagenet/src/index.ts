@@ -14,6 +14,6 @@ export type { HeaderInfo } from './header.js';
 export { readHeader } from './header.js';
 export type { LabelledFiles, SynsetList, ValLabelOptions } from './folders.js';
 export { filesOfClasses, IMAGE_EXTENSIONS, isImageFile, labelFlatFolder, listClassFolders, listFlatFolder, parseSynsetList, readSynsetList } from './folders.js';
-export { deriveSeed, mix32, permutation, Rng } from './prng.js';
+export { deriveSeed, mix32, permutation, Rng } from '@lm/data-core';
 export type { JpegDecoder, NativeJpegAddon } from './native-jpeg.js';
 export { decodeRegionNative, nativeJpeg, nativeUnsupported, resolveJpegDecoder } from './native-jpeg.js';

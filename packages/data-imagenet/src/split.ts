@@ -13,35 +13,21 @@ import * as tf from '@tensorflow/tfjs-core';
 import { DEFAULT_DECODE, decodeRaw, imageSize, normalisationLut, normaliseInto, type DecodeSettings } from './decode.js';
 import { decodeRegionNative, type NativeJpegAddon } from './native-jpeg.js';
 import { centerCropPlan, randomResizedCropPlan, scaleAugmentPlan, type Plan } from './geometry.js';
-import { deriveSeed, permutation, Rng } from './prng.js';
+import { batchCount, deriveSeed, permutation, Rng, type Batch, type BatchOptions as CommonBatchOptions, type Split } from '@lm/data-core';
 
 export type RGB = [number, number, number];
 export type Augment = boolean | 'scale' | 'random-resized-crop';
 
-export interface Batch {
-  /** [B, H, W, 3] float32, normalised, NHWC. */
-  xs: tf.Tensor4D;
-  /** [B, K] one-hot float32. */
-  ys: tf.Tensor2D;
-  labels: Int32Array;
-}
+export type { Batch };
 
-export interface BatchOptions {
-  batchSize: number;
-  /** Shuffle the sample order with a permutation seeded by (seed, epoch). Default: true for training, false otherwise. */
-  shuffle?: boolean;
+/** The batch contract's options (@lm/data-core) and ImageNet's own; shuffle and augment default to true for training. */
+export interface BatchOptions extends CommonBatchOptions {
   /**
    * true or 'scale': scale augmentation (shorter side in [256, 480], random crop) with flip;
    * 'random-resized-crop': area in [0.08, 1], ratio in [3/4, 4/3], with flip; false: the evaluation
    * transform (shorter side 256, centre crop). Default: true for training, false otherwise.
    */
   augment?: Augment;
-  seed?: number;
-  epoch?: number;
-  /** Drop a last incomplete batch. Default false. */
-  dropLast?: boolean;
-  /** Resume inside an epoch: skip the first `startBatch` batches of its order. Default 0. */
-  startBatch?: number;
   /** Called once the epoch has been iterated to its end. */
   onEpochEnd?: (summary: EpochSummary) => void;
 }
@@ -153,11 +139,10 @@ export interface SplitConfig {
   decoder?: RawDecoder;
 }
 
-export interface ImageFolderSplit {
-  readonly size: number;
+/** A split of the batch contract (@lm/data-core) that also exposes its files and labels. */
+export interface ImageFolderSplit extends Split<BatchOptions> {
   readonly files: readonly string[];
   readonly labels: Int32Array;
-  batches(opts: BatchOptions): AsyncIterable<Batch>;
 }
 
 export class CorruptImageError extends Error {
@@ -191,10 +176,7 @@ function deferred(): Deferred {
 const SHUFFLE_STREAM = 0x5348;
 const AUGMENT_STREAM = 0x4155;
 
-/** Number of batches of an epoch. */
-export function batchCount(size: number, batchSize: number, dropLast = false): number {
-  return dropLast ? Math.floor(size / batchSize) : Math.ceil(size / batchSize);
-}
+export { batchCount };
 
 /** Sample order of an epoch: identity, or a permutation seeded by (seed, epoch). */
 export function epochOrder(size: number, shuffle: boolean, seed: number, epoch: number): Int32Array {
@@ -203,7 +185,7 @@ export function epochOrder(size: number, shuffle: boolean, seed: number, epoch: 
     for (let i = 0; i < size; i++) o[i] = i;
     return o;
   }
-  return permutation(size, deriveSeed(seed, epoch, SHUFFLE_STREAM));
+  return Int32Array.from(permutation(size, new Rng(deriveSeed(seed, epoch, SHUFFLE_STREAM))));
 }
 
 export class ImageFolder implements ImageFolderSplit {

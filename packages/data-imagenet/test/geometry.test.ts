@@ -22,7 +22,7 @@ describe('prng', () => {
       sum += v;
     }
     expect(sum / 10000).toBeCloseTo(0.5, 1);
-    const p = permutation(100, 3);
+    const p = permutation(100, new Rng(3));
     expect([...p].sort((x, y) => x - y)).toEqual(Array.from({ length: 100 }, (_, i) => i));
     expect([...p]).not.toEqual(Array.from({ length: 100 }, (_, i) => i));
   });

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..', '..');
-const PACKAGES = ['core-blocks', 'schemes', 'stochastic', 'data-cifar', 'data-imagenet', 'backend-onednn', 'trainer'];
+const PACKAGES = ['core-blocks', 'schemes', 'stochastic', 'data-core', 'data-cifar', 'data-imagenet', 'backend-onednn', 'trainer'];
 const TFJS = ['@tensorflow/tfjs-core@4.22.0', '@tensorflow/tfjs-layers@4.22.0', '@tensorflow/tfjs-backend-cpu@4.22.0'];
 
 function run(cmd: string, args: string[], cwd: string): string {
