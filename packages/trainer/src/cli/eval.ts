@@ -11,7 +11,7 @@ import { OptionError } from '../errors';
 export const EVAL_OPTIONS: OptionSpecs = {
   checkpoint: { type: 'string', value: '<dir>', description: 'checkpoint folder, run folder (its latest checkpoint) or saved model folder' },
   dataset: { type: 'string', value: '<name>', description: `one of: ${DATASET_NAMES.join(', ')} (default: the run's)` },
-  data: { type: 'string', value: '<path>', description: 'dataset path (default: the run\'s, $LM_CIFAR10, cache)' },
+  data: { type: 'string', value: '<path>', description: 'dataset path (default: the run\'s, $LM_CIFAR10_PATH, cache)' },
   'val-data': { type: 'string', value: '<path>', description: 'ImageNet validation folder (default: the run\'s)' },
   split: { type: 'string', value: '<split>', description: 'validation | test | train (default validation)' },
   'val-size': { type: 'string', value: '<n>', description: 'validation images carved from the training set (default: the run\'s)' },

@@ -2,7 +2,7 @@
  * A run folder's protection: created without `mkdir -p` loops, refused when it already holds a run (unless
  * resumed), locked by the training process (`run.lock` with its pid), and cleaned of failed writes on start.
  */
-import { existsSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeSync, closeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { FileError, OptionError, asFileError } from '../errors';
@@ -166,17 +166,4 @@ export function lockRunFolder(dir: string): RunLock {
     };
   }
   throw new Error(`run folder '${dir}': could not take ${file} (another process keeps replacing it)`);
-}
-
-/** True when `dir` has entries other than the lock (used to tell an empty --out from a used one). */
-export function isEmptyFolder(dir: string): boolean {
-  return !existsSync(dir) || readdirSync(dir).filter((n) => n !== LOCK_FILE).length === 0;
-}
-
-export function isFolder(p: string): boolean {
-  try {
-    return lstatSync(p).isDirectory();
-  } catch {
-    return false;
-  }
 }
