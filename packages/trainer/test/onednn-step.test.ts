@@ -9,6 +9,8 @@ import '@tensorflow/tfjs-layers';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { describeFallbacks, isOnednnAvailable, nativeCoverage, onednnLoadError, resetNativeCoverage } from '@lm/backend-onednn';
 import { buildNetwork, createModel } from '@lm/schemes';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { softmaxCrossEntropy } from '../src/metrics';
 import { SGD } from '../src/optim/sgd';
@@ -96,6 +98,52 @@ describe('a whole training step on onednn', () => {
     expect(relNorm(got.grads, ref.grads), 'gradients').toBeLessThan(1e-4);
     expect(relNorm(got.weights, ref.weights), 'updated weights').toBeLessThan(1e-6);
     tf.dispose(init);
+    model.dispose();
+  });
+});
+
+// A full GC before each RSS sample, so the samples measure live memory rather than GC timing.
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc') as () => void;
+
+describe('200 training steps on onednn (a reduced LM-ResNet, the trainer\'s SGD)', () => {
+  it('keep tf.memory().numTensors constant and RSS without a growth trend (< 10% of the mean)', () => {
+    tf.setBackend('onednn');
+    // Two steps per stage at half width: every kernel of the lm-resnet20 step (LM update included), 250 times quickly.
+    const model = buildNetwork({
+      name: 'lm-resnet-small', stem: 'cifar', stemWidth: 8, stageWidths: [8, 16, 32], blocksPerStage: [2, 2, 2], block: 'preact-basic',
+      scheme: 'linear-multi-step', shortcut: 'projection-preact', numClasses: 10, inputShape: [HW, HW, 3], dt: 1, seed: 4,
+    });
+    const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
+    const sgd = new SGD(vars.map((variable) => ({ variable })), { lr: 0.01, momentum: 0.9, weightDecay: 5e-4 });
+    const xs = tf.tensor(values(BATCH * HW * HW * 3, 9), [BATCH, HW, HW, 3]);
+    const ys = tf.oneHot(tf.tensor1d([3, 8, 1], 'int32'), 10);
+    const counts: number[] = [];
+    const rss: number[] = [];
+    const warmup = 30;
+    for (let i = 0; i < warmup + 200; i++) {
+      const { value, grads } = tf.variableGrads(() => softmaxCrossEntropy(model.apply(xs, { training: true }) as tf.Tensor, ys), vars);
+      value.dataSync();
+      sgd.step(vars.map((v) => grads[v.name]!));
+      tf.dispose([value, ...Object.values(grads)]);
+      if (i < warmup) continue;
+      counts.push(tf.memory().numTensors);
+      if (i % 10 === 0) {
+        gc();
+        rss.push(process.memoryUsage().rss);
+      }
+    }
+    expect(new Set(counts).size, `numTensors varied: ${[...new Set(counts)]}`).toBe(1);
+    const n = rss.length, mx = (n - 1) / 2, my = rss.reduce((a, b) => a + b, 0) / n;
+    let num = 0, den = 0;
+    rss.forEach((y, i) => {
+      num += (i - mx) * (y - my);
+      den += (i - mx) ** 2;
+    });
+    const growth = (num / den) * n; // least-squares trend over the measured steps, bytes
+    expect(growth / my, `RSS trend ${(growth / 2 ** 20).toFixed(1)} MiB over 200 steps (mean ${(my / 2 ** 20).toFixed(0)} MiB)`).toBeLessThan(0.1);
+    tf.dispose([xs, ys]);
+    sgd.dispose();
     model.dispose();
   });
 });
