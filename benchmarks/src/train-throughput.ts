@@ -97,27 +97,24 @@ const keep = (side: 'onednn' | 'torch', r: SideResult) => {
   });
 };
 
+/** Keeps one side's result (or counts its failure) and prints its line. */
+function side(name: 'onednn' | 'torch', round: number, m: string, r: SideResult | { error: string }): void {
+  const tag = `[round ${round + 1}] [${name}]`.padEnd(18);
+  if ('error' in r) {
+    failed++;
+    console.log(`${tag} ${m}: FAILED ${r.error}`);
+    return;
+  }
+  keep(name, r);
+  console.log(`${tag} ${m}: train ${r.train_images_per_s.toFixed(1)} images/s, eval ${r.eval_images_per_s.toFixed(1)} images/s, peak RSS ${r.peak_rss_mb.toFixed(0)} MB`);
+}
+
 console.log(`train-throughput: ${threads} threads, ${warmup} warm-up + ${steps} measured steps, ${rounds} round(s)${SHORT ? ' (short mode)' : ''}`);
 for (let round = 0; round < rounds; round++) {
   for (const m of models) {
     const common = ['--model', m, '--batch', String(batchOf(m)), '--warmup', String(warmup), '--steps', String(steps), '--eval-batch', String(evalBatch), '--eval-steps', String(evalSteps), '--threads', String(threads)];
-    const tfr = runWorker(process.execPath, ['--import', 'tsx', '--conditions=@lm/source', join(here, 'train-step-worker.ts'), ...common, ...(round === 0 ? ['--profile'] : [])]);
-    if ('error' in tfr) {
-      failed++;
-      console.log(`[round ${round + 1}] [onednn] ${m}: FAILED ${tfr.error}`);
-    } else {
-      keep('onednn', tfr);
-      console.log(`[round ${round + 1}] [onednn] ${m}: train ${tfr.train_images_per_s.toFixed(1)} images/s, eval ${tfr.eval_images_per_s.toFixed(1)} images/s, peak RSS ${tfr.peak_rss_mb.toFixed(0)} MB`);
-    }
-    if (!py) continue;
-    const tr = runWorker(py, [join(here, 'torch_models.py'), ...common]);
-    if ('error' in tr) {
-      failed++;
-      console.log(`[round ${round + 1}] [torch]  ${m}: FAILED ${tr.error}`);
-    } else {
-      keep('torch', tr);
-      console.log(`[round ${round + 1}] [torch]  ${m}: train ${tr.train_images_per_s.toFixed(1)} images/s, eval ${tr.eval_images_per_s.toFixed(1)} images/s, peak RSS ${tr.peak_rss_mb.toFixed(0)} MB`);
-    }
+    side('onednn', round, m, runWorker(process.execPath, ['--import', 'tsx', '--conditions=@lm/source', join(here, 'train-step-worker.ts'), ...common, ...(round === 0 ? ['--profile'] : [])]));
+    if (py) side('torch', round, m, runWorker(py, [join(here, 'torch_models.py'), ...common]));
   }
 }
 

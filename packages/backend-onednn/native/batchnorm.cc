@@ -40,6 +40,19 @@ batch_normalization_forward::primitive_desc trainFwdPd(const memory::desc& md, f
   return batch_normalization_forward::primitive_desc(d, engine());
 }
 
+/** Runs a cached forward primitive over x -> y with per-channel scale, shift, mean and variance of c channels. */
+void runForward(FwdEntry& e, const memory::desc& md, int64_t c, float* x, float* y, float* scale, float* shift, float* mean,
+                float* var) {
+  auto cd = chanDesc(c);
+  e.prim.execute(stream(), {{DNNL_ARG_SRC, wrap(md, x)},
+                            {DNNL_ARG_DST, wrap(md, y)},
+                            {DNNL_ARG_SCALE, wrap(cd, scale)},
+                            {DNNL_ARG_SHIFT, wrap(cd, shift)},
+                            {DNNL_ARG_MEAN, wrap(cd, mean)},
+                            {DNNL_ARG_VARIANCE, wrap(cd, var)}});
+  stream().wait();
+}
+
 // batchNormTrain(x, scale, offset, y, mean, variance, [N,H,W,C], epsilon): oneDNN's forward training.
 Napi::Value Train(const Napi::CallbackInfo& info) {
   float* x = f32(info[0]);
@@ -55,14 +68,7 @@ Napi::Value Train(const Napi::CallbackInfo& info) {
     auto pd = trainFwdPd(md, eps);
     return FwdEntry{pd, batch_normalization_forward(pd)};
   });
-  auto cd = chanDesc(p[3]);
-  e.prim.execute(stream(), {{DNNL_ARG_SRC, wrap(md, x)},
-                            {DNNL_ARG_DST, wrap(md, y)},
-                            {DNNL_ARG_SCALE, wrap(cd, scale)},
-                            {DNNL_ARG_SHIFT, wrap(cd, shift)},
-                            {DNNL_ARG_MEAN, wrap(cd, mean)},
-                            {DNNL_ARG_VARIANCE, wrap(cd, var)}});
-  stream().wait();
+  runForward(e, md, p[3], x, y, scale, shift, mean, var);
   return info.Env().Undefined();
 }
 
@@ -120,14 +126,7 @@ Napi::Value Inference(const Napi::CallbackInfo& info) {
     batch_normalization_forward::primitive_desc pd(d, engine());
     return FwdEntry{pd, batch_normalization_forward(pd)};
   });
-  auto cd = chanDesc(p[3]);
-  e.prim.execute(stream(), {{DNNL_ARG_SRC, wrap(md, x)},
-                            {DNNL_ARG_DST, wrap(md, y)},
-                            {DNNL_ARG_SCALE, wrap(cd, scale)},
-                            {DNNL_ARG_SHIFT, wrap(cd, shift)},
-                            {DNNL_ARG_MEAN, wrap(cd, mean)},
-                            {DNNL_ARG_VARIANCE, wrap(cd, var)}});
-  stream().wait();
+  runForward(e, md, p[3], x, y, scale, shift, mean, var);
   return info.Env().Undefined();
 }
 

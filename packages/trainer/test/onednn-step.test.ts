@@ -12,19 +12,12 @@ import { buildNetwork, createModel } from '@lm/schemes';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { seededValues, testSeed } from './helpers/seeded';
 import { softmaxCrossEntropy } from '../src/metrics';
 import { SGD } from '../src/optim/sgd';
 
-const SEED = Number(process.env.LM_TEST_SEED ?? 5);
-console.log(`onednn-step: LM_TEST_SEED=${SEED}`);
-
-function values(n: number, salt: number): Float32Array {
-  let s = (SEED * 2654435761 + salt * 40503) >>> 0;
-  return Float32Array.from({ length: n }, () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 2 ** 31 - 1;
-  });
-}
+const SEED = testSeed('onednn-step', 5);
+const values = (n: number, salt: number) => seededValues(SEED, n, salt);
 
 const HW = 8;
 const BATCH = 3;
