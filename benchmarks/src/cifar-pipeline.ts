@@ -13,12 +13,13 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { type ArraySplit, type BatchOptions, type CifarSplit, loadCifar } from '@lm/data-cifar';
 import { type Cell, median, resultsDir, sharedDir, writeBenchResult } from './report';
+import { SHORT, shortNote } from './short';
 
 const BATCH = 128;
-const EPOCHS = Number(process.env.CIFAR_BENCH_EPOCHS ?? 3);
+const EPOCHS = SHORT ? 1 : Number(process.env.CIFAR_BENCH_EPOCHS ?? 3);
 const archive = join(sharedDir(), 'datasets', 'cifar10', 'cifar-10-train-binary.tar.gz');
 const columns = ['measure', 'images', 'seconds', 'images/s'];
-const notes: string[] = [];
+const notes: string[] = SHORT ? [shortNote] : [];
 
 /** The backend tensors are created on: onednn when it loads (what the trainer uses), else the JS cpu backend. */
 async function pickBackend(): Promise<string> {
@@ -57,7 +58,7 @@ function trainingThroughput(): { label: string; value: number } | undefined {
   if (!existsSync(f)) return undefined;
   try {
     const j = JSON.parse(readFileSync(f, 'utf8')) as { columns?: string[]; rows?: Cell[][] };
-    const col = (j.columns ?? []).findIndex((c) => /^onednn images\/s$/i.test(c));
+    const col = (j.columns ?? []).findIndex((c) => /^onednn (train|images\/s)$/i.test(c));
     if (col < 0 || !j.rows) return undefined;
     let best: { label: string; value: number } | undefined;
     for (const r of j.rows) {

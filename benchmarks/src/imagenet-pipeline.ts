@@ -25,15 +25,16 @@ import * as tf from '@tensorflow/tfjs-core';
 import { decodeRaw, decodeRegionNative, ImageFolder, imageSize, loadImageNet, nativeJpeg, sharpInfo, sourceBox, type Augment, type EpochSummary, type Plan } from '@lm/data-imagenet';
 import { readFile } from 'node:fs/promises';
 import { median, sharedDir, writeBenchResult, type Cell } from './report.js';
+import { SHORT, shortNote } from './short.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const dataDir = join(sharedDir(), 'datasets', 'imagenet-sample');
-const ROUNDS = Number(process.env.IMAGENET_BENCH_ROUNDS ?? 3);
-const REPEAT = Number(process.env.IMAGENET_BENCH_REPEAT ?? 5);
+const ROUNDS = SHORT ? 1 : Number(process.env.IMAGENET_BENCH_ROUNDS ?? 3);
+const REPEAT = SHORT ? 1 : Number(process.env.IMAGENET_BENCH_REPEAT ?? 5);
 const BATCH = 64;
 const cores = availableParallelism();
 const columns = ['pipeline', 'transform', 'images/s (best)', 'images/s (median)', 'vs torchvision', 'CPU ms/image (median)'];
-const notes: string[] = [];
+const notes: string[] = SHORT ? [shortNote] : [];
 const load0 = loadavg()[0];
 
 interface TorchResult {

@@ -1,14 +1,18 @@
 /**
- * train-throughput: ResNet-20 and LM-ResNet-20 training at batch 128 on CIFAR shapes (random data) on the
- * `onednn` TensorFlow.js backend, and the same architectures in PyTorch (when python3 can import torch) with the
- * same thread count. Prints images/s for each and the ratio, a per-kernel profile of one onednn step, and writes
- * results/train-throughput.{json,md}.
+ * train-throughput: training and evaluation images/s of the model zoo on the `onednn` TensorFlow.js backend
+ * and of the same architectures in PyTorch (torch_models.py), side by side in one run with the same thread
+ * count, plus the peak resident memory of each side's training run.
  *
- * The machine is shared, so both sides are measured in alternating rounds (onednn, then PyTorch) and each
- * keeps its best round (highest mean images/s over the measured steps); the best single steps are reported too.
+ * The onednn side times the step `lm train` runs: @lm/trainer's model builder, loss, SGD (momentum 0.9,
+ * weight decay 5e-4) and metrics, in the order of the trainer's loop. PyTorch runs torch.optim.SGD with the same
+ * settings and evaluates under no_grad. Each (model, side) runs in its own process, so peak RSS is that run's.
+ * The machine is shared: sides alternate per model and round, and each keeps its best round.
+ * For the first model the report adds a per-kernel profile of one step, the time outside kernels, the number of
+ * kernel dispatches per step and the native-coverage report (which kernels fell back to cpu, and why).
  *
- * Env: BENCH_THREADS (default OMP_NUM_THREADS or the number of cores), BENCH_STEPS (10), BENCH_WARMUP (3),
- * BENCH_BATCH (128), BENCH_ROUNDS (2), BENCH_MODELS (resnet20,lm-resnet20), PYTHON (interpreter to try first).
+ * Env: BENCH_MODELS (default: the six of issue 12), BENCH_THREADS (OMP_NUM_THREADS or the cores), BENCH_STEPS (8),
+ * BENCH_WARMUP (2), BENCH_ROUNDS (2), BENCH_EVAL_BATCH (100), BENCH_EVAL_STEPS (5), PYTHON;
+ * LM_BENCH_SHORT=1: one round, 1 warm-up + 1 step, batch 4, so CI checks that every part still runs.
  */
 import { spawnSync } from 'node:child_process';
 import { availableParallelism } from 'node:os';
@@ -16,159 +20,141 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { type Cell, writeBenchResult } from './report';
+import { SHORT, shortNote } from './short';
 
-const threads = Number(process.env.BENCH_THREADS ?? process.env.OMP_NUM_THREADS ?? availableParallelism());
-// Fixed before the addon (libgomp) loads, and for the PyTorch child process.
-process.env.OMP_NUM_THREADS = String(threads);
-const steps = Number(process.env.BENCH_STEPS ?? 10);
-const warmup = Number(process.env.BENCH_WARMUP ?? 3);
-const batch = Number(process.env.BENCH_BATCH ?? 128);
-const rounds = Number(process.env.BENCH_ROUNDS ?? 2);
-const models = (process.env.BENCH_MODELS ?? 'resnet20,lm-resnet20').split(',');
 const here = dirname(fileURLToPath(import.meta.url));
+const threads = Number(process.env.BENCH_THREADS ?? process.env.OMP_NUM_THREADS ?? availableParallelism());
+process.env.OMP_NUM_THREADS = String(threads);
 
-const tf = await import('@tensorflow/tfjs-core');
-await import('@tensorflow/tfjs-layers'); // registers the gradients of tfjs-core
-const onednn = await import('@lm/backend-onednn');
+/** Models of issue 12 and their training batch. */
+const ZOO: Record<string, number> = {
+  resnet20: 128,
+  'preact-resnet20': 128,
+  'lm-resnet20': 128,
+  resnet56: 128,
+  'lm-resnet56': 128,
+  'lm-resnext29-8x64d': 32,
+};
+const models = (process.env.BENCH_MODELS ?? Object.keys(ZOO).join(',')).split(',');
+const steps = SHORT ? 1 : Number(process.env.BENCH_STEPS ?? 8);
+const warmup = SHORT ? 1 : Number(process.env.BENCH_WARMUP ?? 2);
+const rounds = SHORT ? 1 : Number(process.env.BENCH_ROUNDS ?? 2);
+const evalBatch = SHORT ? 4 : Number(process.env.BENCH_EVAL_BATCH ?? 100);
+const evalSteps = SHORT ? 1 : Number(process.env.BENCH_EVAL_STEPS ?? 5);
+const batchOf = (m: string) => (SHORT ? 4 : Number(process.env.BENCH_BATCH ?? ZOO[m] ?? 128));
 
-type LayersModel = import('@tensorflow/tfjs-layers').LayersModel;
-const notes: string[] = [];
-
-async function buildModel(name: string): Promise<{ model: LayersModel; source: string }> {
-  const { createModel } = await import('@lm/schemes');
-  return { model: createModel(name, { numClasses: 10, inputShape: [32, 32, 3] }), source: '@lm/schemes createModel' };
+/** What one side reports for one model (one JSON line of a worker). */
+export interface SideResult {
+  model: string;
+  batch: number;
+  train_images_per_s: number;
+  best_train_images_per_s: number;
+  mean_step_ms: number;
+  eval_images_per_s: number;
+  /** Peak resident set of the process after the training steps, MB. */
+  peak_rss_mb: number;
+  profile?: Array<[string, number, number]>;
+  kernel_ms?: number;
+  profiled_step_ms?: number;
+  dispatches?: number;
+  coverage?: { native: number; views: number; fallbacks: string[] };
 }
-
-interface TfResult { images_per_s: number; best_images_per_s: number; mean_step_ms: number; best_step_ms: number; source: string; profile: Array<[string, number, number]> }
-
-async function measureTf(name: string, withProfile: boolean): Promise<TfResult> {
-  await tf.setBackend('onednn');
-  const { model, source } = await buildModel(name);
-  const opt = tf.train.momentum(0.01, 0.9);
-  const xs = tf.randomNormal([batch, 32, 32, 3]);
-  const labels = tf.oneHot(tf.randomUniform([batch], 0, 10, 'int32') as import('@tensorflow/tfjs-core').Tensor1D, 10);
-  const step = () => {
-    const loss = opt.minimize(() => tf.losses.softmaxCrossEntropy(labels, model.apply(xs, { training: true }) as import('@tensorflow/tfjs-core').Tensor) as import('@tensorflow/tfjs-core').Scalar, true);
-    loss!.dataSync();
-    loss!.dispose();
-  };
-  const times: number[] = [];
-  for (let i = 0; i < warmup + steps; i++) {
-    const t0 = performance.now();
-    step();
-    const t = performance.now() - t0;
-    if (i >= warmup) times.push(t);
-  }
-  // Per-kernel profile of one more step.
-  const info = withProfile
-    ? await tf.profile(() => {
-        step();
-        return [] as import('@tensorflow/tfjs-core').Tensor[];
-      })
-    : { kernels: [] };
-  const byKernel = new Map<string, [number, number]>();
-  for (const k of info.kernels) {
-    const ms = Number(await (k.kernelTimeMs as unknown as Promise<number> | number));
-    const cur = byKernel.get(k.name) ?? [0, 0];
-    byKernel.set(k.name, [cur[0] + ms, cur[1] + 1]);
-  }
-  // `fusedConv2d__op` & co. are tf.customGrad wrappers whose time includes the kernel they run: left out.
-  const profile = [...byKernel.entries()]
-    .filter(([n]) => !n.endsWith('__op'))
-    .map(([n, [ms, c]]) => [n, ms, c] as [string, number, number])
-    .sort((a, b) => b[1] - a[1]);
-  tf.dispose([xs, labels]);
-  opt.dispose();
-  model.dispose();
-  const mean = times.reduce((a, b) => a + b, 0) / times.length;
-  const best = Math.min(...times);
-  return { images_per_s: (batch * 1000) / mean, best_images_per_s: (batch * 1000) / best, mean_step_ms: mean, best_step_ms: best, source, profile };
-}
-
-interface TorchResult { images_per_s: number; best_images_per_s: number; mean_step_s: number; torch: string }
 
 function findPython(): string | undefined {
-  for (const py of [process.env.PYTHON, 'python3', '/usr/bin/python3'].filter(Boolean) as string[]) {
+  for (const py of [process.env.PYTHON, '/usr/bin/python3', 'python3'].filter(Boolean) as string[]) {
     const r = spawnSync(py, ['-c', 'import torch'], { stdio: 'ignore' });
     if (r.status === 0) return py;
   }
   return undefined;
 }
 
-let torchSkipNoted = false;
-function measureTorch(py: string | undefined): Map<string, TorchResult> {
-  const out = new Map<string, TorchResult>();
-  if (!py) {
-    if (!torchSkipNoted) notes.push('PyTorch: skipped (no python3 that can `import torch`; install python3-torch)');
-    torchSkipNoted = true;
-    return out;
-  }
-  const r = spawnSync(py, [join(here, 'torch_resnet20.py'), '--threads', String(threads), '--batch', String(batch), '--warmup', String(warmup), '--steps', String(steps), '--models', models.join(',')], {
-    encoding: 'utf8',
-    env: { ...process.env, OMP_NUM_THREADS: String(threads) },
-  });
-  if (r.status !== 0) {
-    notes.push(`PyTorch: failed (exit ${r.status}): ${(r.stderr ?? '').trim().split('\n').slice(-1)[0]}`);
-    return out;
-  }
-  for (const line of r.stdout.trim().split('\n')) {
-    const j = JSON.parse(line) as TorchResult & { model: string };
-    out.set(j.model, j);
-  }
-  return out;
+function runWorker(cmd: string, args: string[]): SideResult | { error: string } {
+  const r = spawnSync(cmd, args, { encoding: 'utf8', env: { ...process.env, OMP_NUM_THREADS: String(threads) }, maxBuffer: 1 << 26 });
+  const line = (r.stdout ?? '').trim().split('\n').filter((l) => l.startsWith('{')).pop();
+  if (r.status !== 0 || !line) return { error: `exit ${r.status}: ${(r.stderr ?? '').trim().split('\n').slice(-3).join(' | ')}` };
+  return JSON.parse(line) as SideResult;
 }
 
-if (!onednn.isOnednnAvailable()) {
-  console.error(onednn.onednnLoadError()?.message);
-  process.exit(1);
-}
-const info = onednn.onednnInfo();
-console.log(`onednn ${info.version} (${info.isa}), ${threads} threads; batch ${batch}, ${warmup} warm-up + ${steps} measured steps`);
-
-const tfResults = new Map<string, TfResult>();
-const torchResults = new Map<string, TorchResult>();
 const py = findPython();
+const notes: string[] = [];
+if (!py) notes.push('PyTorch: skipped (no python3 that can `import torch`; install python3-torch)');
+const best = { onednn: new Map<string, SideResult>(), torch: new Map<string, SideResult>() };
+let failed = 0;
+const keep = (side: 'onednn' | 'torch', r: SideResult) => {
+  const prev = best[side].get(r.model);
+  if (!prev) return void best[side].set(r.model, r);
+  // Best round for throughput; the profile of the first round; the larger peak RSS (a bound, not a best case).
+  best[side].set(r.model, {
+    ...(r.train_images_per_s > prev.train_images_per_s ? r : prev),
+    best_train_images_per_s: Math.max(r.best_train_images_per_s, prev.best_train_images_per_s),
+    eval_images_per_s: Math.max(r.eval_images_per_s, prev.eval_images_per_s),
+    peak_rss_mb: Math.max(r.peak_rss_mb, prev.peak_rss_mb),
+    profile: prev.profile ?? r.profile,
+    kernel_ms: prev.kernel_ms ?? r.kernel_ms,
+    profiled_step_ms: prev.profiled_step_ms ?? r.profiled_step_ms,
+    dispatches: prev.dispatches ?? r.dispatches,
+    coverage: prev.coverage ?? r.coverage,
+  });
+};
+
+/** Keeps one side's result (or counts its failure) and prints its line. */
+function side(name: 'onednn' | 'torch', round: number, m: string, r: SideResult | { error: string }): void {
+  const tag = `[round ${round + 1}] [${name}]`.padEnd(18);
+  if ('error' in r) {
+    failed++;
+    console.log(`${tag} ${m}: FAILED ${r.error}`);
+    return;
+  }
+  keep(name, r);
+  console.log(`${tag} ${m}: train ${r.train_images_per_s.toFixed(1)} images/s, eval ${r.eval_images_per_s.toFixed(1)} images/s, peak RSS ${r.peak_rss_mb.toFixed(0)} MB`);
+}
+
+console.log(`train-throughput: ${threads} threads, ${warmup} warm-up + ${steps} measured steps, ${rounds} round(s)${SHORT ? ' (short mode)' : ''}`);
 for (let round = 0; round < rounds; round++) {
   for (const m of models) {
-    const r = await measureTf(m, round === 0);
-    const prev = tfResults.get(m);
-    console.log(`[round ${round + 1}] [onednn] ${m}: ${r.images_per_s.toFixed(1)} images/s (best step ${r.best_images_per_s.toFixed(1)}), model from ${r.source}`);
-    if (!prev) tfResults.set(m, r);
-    else if (r.images_per_s > prev.images_per_s) tfResults.set(m, { ...r, profile: prev.profile, best_images_per_s: Math.max(r.best_images_per_s, prev.best_images_per_s) });
-    else prev.best_images_per_s = Math.max(r.best_images_per_s, prev.best_images_per_s);
-  }
-  if (round > 0 && !py) continue;
-  for (const [m, r] of measureTorch(py)) {
-    console.log(`[round ${round + 1}] [torch]  ${m}: ${r.images_per_s.toFixed(1)} images/s (best step ${r.best_images_per_s.toFixed(1)})`);
-    const prev = torchResults.get(m);
-    if (!prev) torchResults.set(m, r);
-    else if (r.images_per_s > prev.images_per_s) torchResults.set(m, { ...r, best_images_per_s: Math.max(r.best_images_per_s, prev.best_images_per_s) });
-    else prev.best_images_per_s = Math.max(r.best_images_per_s, prev.best_images_per_s);
+    const common = ['--model', m, '--batch', String(batchOf(m)), '--warmup', String(warmup), '--steps', String(steps), '--eval-batch', String(evalBatch), '--eval-steps', String(evalSteps), '--threads', String(threads)];
+    side('onednn', round, m, runWorker(process.execPath, ['--import', 'tsx', '--conditions=@lm/source', join(here, 'train-step-worker.ts'), ...common, ...(round === 0 ? ['--profile'] : [])]));
+    if (py) side('torch', round, m, runWorker(py, [join(here, 'torch_models.py'), ...common]));
   }
 }
 
+const ratio = (a?: number, b?: number) => (a !== undefined && b ? a / b : null);
 const rows: Cell[][] = models.map((m) => {
-  const a = tfResults.get(m)!;
-  const b = torchResults.get(m);
-  return [m, threads, batch, a.images_per_s, b ? b.images_per_s : null, b ? a.images_per_s / b.images_per_s : null, a.best_images_per_s, b ? b.best_images_per_s : null, b ? a.best_images_per_s / b.best_images_per_s : null];
+  const a = best.onednn.get(m), b = best.torch.get(m);
+  return [m, threads, batchOf(m),
+    a?.train_images_per_s ?? null, b?.train_images_per_s ?? null, ratio(a?.train_images_per_s, b?.train_images_per_s),
+    a?.eval_images_per_s ?? null, b?.eval_images_per_s ?? null, ratio(a?.eval_images_per_s, b?.eval_images_per_s),
+    a?.peak_rss_mb ?? null, b?.peak_rss_mb ?? null];
 });
-const profile = tfResults.get(models[0])!.profile;
-const totalMs = profile.reduce((s, p) => s + p[1], 0);
-notes.push(`machine: ${availableParallelism()} cores shared with other jobs, so timings are noisy: best of ${rounds} alternating rounds (mean over ${steps} steps after ${warmup} warm-up), best single steps beside`);
-notes.push('both sides: the same architectures (resnet20: post-activation, option-A shortcuts; lm-resnet20: pre-activation, BN-ReLU-conv1x1 shortcuts, 6 LM steps), SGD momentum 0.9, softmax cross-entropy, random CIFAR-shaped data, same thread count');
-notes.push(`per-kernel profile of one ${models[0]} step on onednn (tf.profile; ${totalMs.toFixed(0)} ms in kernels, step ${tfResults.get(models[0])!.mean_step_ms.toFixed(0)} ms): ` +
-  profile.slice(0, 12).map(([n, ms, c]) => `${n} ${ms.toFixed(1)} ms/${c} calls`).join(', '));
-console.log(`\nper-kernel profile of one ${models[0]} onednn step (total ${totalMs.toFixed(0)} ms in kernels):`);
-for (const [n, ms, c] of profile.slice(0, 15)) console.log(`  ${ms.toFixed(1).padStart(8)} ms ${String(c).padStart(4)}x  ${n}`);
+const first = best.onednn.get(models[0]!);
+notes.push(`machine: ${availableParallelism()} cores shared with other jobs, so timings are noisy: best of ${rounds} alternating round(s), mean over ${steps} steps after ${warmup} warm-up; evaluation: ${evalSteps} batches of ${evalBatch}`);
+notes.push('onednn: @lm/schemes models, @lm/trainer SGD (momentum 0.9, weight decay 5e-4), softmax cross-entropy and metrics as in `lm train`; PyTorch: the same architectures (torch_models.py), torch.optim.SGD with the same settings, evaluation under no_grad; random CIFAR-shaped data, the same thread count');
+if (SHORT) notes.push(shortNote);
+const lmPre = ratio(best.onednn.get('preact-resnet20')?.mean_step_ms, best.onednn.get('lm-resnet20')?.mean_step_ms);
+if (lmPre !== null) notes.push(`lm-resnet20 step / preact-resnet20 step on onednn: ${(1 / lmPre).toFixed(3)} (target <= 1.05)`);
+if (first?.profile) {
+  const outside = (first.profiled_step_ms ?? 0) - (first.kernel_ms ?? 0);
+  notes.push(`one ${models[0]} step on onednn (tf.profile): ${first.kernel_ms!.toFixed(0)} ms in kernels of a ${first.profiled_step_ms!.toFixed(0)} ms step (${outside.toFixed(0)} ms outside kernels), ${first.dispatches} kernel dispatches; top kernels: ` +
+    first.profile.slice(0, 12).map(([n, ms, c]) => `${n} ${ms.toFixed(1)} ms/${c}`).join(', '));
+  console.log(`\nper-kernel profile of one ${models[0]} onednn step: ${first.kernel_ms!.toFixed(0)} ms in kernels, ${outside.toFixed(0)} ms outside, ${first.dispatches} dispatches`);
+  for (const [n, ms, c] of first.profile.slice(0, 20)) console.log(`  ${ms.toFixed(1).padStart(8)} ms ${String(c).padStart(5)}x  ${n}`);
+}
+for (const m of models) {
+  const c = best.onednn.get(m)?.coverage;
+  if (!c) continue;
+  const line = `native coverage, ${m} (one training step + evaluation): ${c.native} native kernel runs, ${c.views} zero-copy views, fallbacks: ${c.fallbacks.length ? c.fallbacks.join('; ') : 'none'}`;
+  notes.push(line);
+  console.log(line);
+}
 writeBenchResult({
   name: 'train-throughput',
-  title: 'Training throughput, batch 128, CIFAR shapes (images/s)',
-  columns: ['model', 'threads', 'batch', 'onednn images/s', 'pytorch images/s', 'ratio onednn/pytorch', 'onednn best-step images/s', 'pytorch best-step images/s', 'best-step ratio'],
+  title: 'Training and evaluation throughput, CIFAR shapes (images/s), peak RSS of the training run (MB)',
+  columns: ['model', 'threads', 'batch', 'onednn train', 'pytorch train', 'train ratio', 'onednn eval', 'pytorch eval', 'eval ratio', 'onednn peak RSS', 'pytorch peak RSS'],
   rows,
   notes,
-  extra: {
-    onednn: { ...info, results: Object.fromEntries(tfResults) },
-    pytorch: py ? Object.fromEntries(torchResults) : null,
-    profileTop: profile.slice(0, 20).map(([name, ms, calls]) => ({ name, ms, calls })),
-  },
+  extra: { onednn: Object.fromEntries(best.onednn), pytorch: py ? Object.fromEntries(best.torch) : null },
 });
+if (failed) {
+  console.error(`train-throughput: ${failed} run(s) failed`);
+  process.exit(1);
+}

@@ -12,7 +12,7 @@ import {
 } from '@tensorflow/tfjs-core';
 import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 
-import { noteAttached, noteEscaped } from './ownership';
+import { noteAttached, noteEscaped, recycle } from './ownership';
 
 export const ONEDNN_BACKEND_NAME = 'onednn';
 /** Below tfjs-node's `tensorflow` (3), above `cpu` (1). */
@@ -34,6 +34,13 @@ export class OnednnBackend extends MathBackendCPU {
   override move(dataId: DataId, values: BackendValues, shape: number[], dtype: DataType, refCount: number): void {
     noteAttached(values);
     super.move(dataId, values, shape, dtype, refCount);
+  }
+
+  override disposeData(dataId: DataId, force = false): boolean {
+    const values = this.data.has(dataId) ? this.data.get(dataId).values : undefined;
+    const deleted = super.disposeData(dataId, force);
+    if (deleted && values !== undefined && !this.data.has(dataId)) recycle(values);
+    return deleted;
   }
 
   override readSync(dataId: DataId): BackendValues {

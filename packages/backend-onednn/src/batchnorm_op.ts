@@ -28,7 +28,6 @@ import {
 import { counted } from './coverage';
 import { alloc, type Backend, f32, native, output, size } from './util';
 
-const BN_LOOPS = process.env.LM_BN_LOOPS === '1';
 export const BATCH_NORM_TRAIN = 'LmBatchNormTrain';
 export const BATCH_NORM_TRAIN_GRAD = 'LmBatchNormTrainGrad';
 
@@ -116,7 +115,7 @@ const trainNative: KernelFunc = ({ inputs, backend, attrs }) => {
   const shape = checkShapes(x, C, BATCH_NORM_TRAIN);
   const xv = values(b, x, BATCH_NORM_TRAIN);
   const y = alloc(xv.length), mean = alloc(C), variance = alloc(C);
-  (BN_LOOPS ? native().batchNormTrain : native().batchNormTrainDnnl)(xv, values(b, scale, BATCH_NORM_TRAIN), values(b, offset, BATCH_NORM_TRAIN), y, mean, variance, shape, eps);
+  native().batchNormTrain(xv, values(b, scale, BATCH_NORM_TRAIN), values(b, offset, BATCH_NORM_TRAIN), y, mean, variance, shape, eps);
   return [output(b, [...x.shape], y), output(b, [C], mean), output(b, [C], variance)];
 };
 
@@ -129,7 +128,7 @@ const trainGradNative: KernelFunc = ({ inputs, backend, attrs }) => {
   const w = BATCH_NORM_TRAIN_GRAD;
   const xv = values(b, x, w);
   const dx = alloc(xv.length), dscale = alloc(C), doffset = alloc(C);
-  (BN_LOOPS ? native().batchNormTrainGrad : native().batchNormTrainGradDnnl)(values(b, dy, w), xv, values(b, scale, w), values(b, mean, w), values(b, variance, w), dx, dscale, doffset, shape, eps);
+  native().batchNormTrainGrad(values(b, dy, w), xv, values(b, scale, w), values(b, mean, w), values(b, variance, w), dx, dscale, doffset, shape, eps);
   return [output(b, [...x.shape], dx), output(b, [C], dscale), output(b, [C], doffset)];
 };
 

@@ -17,6 +17,7 @@ import { reductionKernels } from './kernels/reduction';
 import { configuredThreads, type NativeAddon, tryLoadAddon } from './native';
 import { setAddon } from './util';
 import { counted } from './coverage';
+import { registerReluGrad, RELU_GRAD } from './relu_grad';
 import { registerSgdStep, SGD_STEP } from './sgd_op';
 
 export { ONEDNN_BACKEND_NAME, ONEDNN_PRIORITY, OnednnBackend } from './backend';
@@ -48,7 +49,8 @@ if (addon) {
   ];
   registerOnednnBackend(kernels.map((k) => ({ ...k, kernelFunc: counted(k.kernelName, k.kernelFunc) })));
   registerSgdStep();
-  nativeKernelNames.push(...kernels.map((k) => k.kernelName), BATCH_NORM_TRAIN, BATCH_NORM_TRAIN_GRAD, SGD_STEP);
+  registerReluGrad();
+  nativeKernelNames.push(...kernels.map((k) => k.kernelName), BATCH_NORM_TRAIN, BATCH_NORM_TRAIN_GRAD, SGD_STEP, RELU_GRAD);
 }
 
 /** True when the native addon loaded and the `onednn` backend is registered. */

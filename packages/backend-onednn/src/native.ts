@@ -19,8 +19,6 @@ export interface NativeAddon {
   matMul(a: Float32Array, b: Float32Array, bias: Float32Array | null, c: Float32Array, p: number[], act: number, alpha: number): void;
   batchNormTrain(x: Float32Array, scale: Float32Array, offset: Float32Array, y: Float32Array, mean: Float32Array, variance: Float32Array, shape: number[], eps: number): void;
   batchNormTrainGrad(dy: Float32Array, x: Float32Array, scale: Float32Array, mean: Float32Array, variance: Float32Array, dx: Float32Array, dscale: Float32Array, doffset: Float32Array, shape: number[], eps: number): void;
-  batchNormTrainDnnl(x: Float32Array, scale: Float32Array, offset: Float32Array, y: Float32Array, mean: Float32Array, variance: Float32Array, shape: number[], eps: number): void;
-  batchNormTrainGradDnnl(dy: Float32Array, x: Float32Array, scale: Float32Array, mean: Float32Array, variance: Float32Array, dx: Float32Array, dscale: Float32Array, doffset: Float32Array, shape: number[], eps: number): void;
   batchNormInference(x: Float32Array, mean: Float32Array, variance: Float32Array, scale: Float32Array, offset: Float32Array, y: Float32Array, shape: number[], eps: number): void;
   poolForward(x: Float32Array, y: Float32Array, p: number[], isMax: boolean): void;
   poolBackward(dy: Float32Array, x: Float32Array | null, dx: Float32Array, p: number[], isMax: boolean): void;

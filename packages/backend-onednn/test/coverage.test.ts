@@ -11,12 +11,22 @@ import { compareBackends, requireOnednn } from './helpers';
 
 type T = tf.Tensor;
 type T4 = tf.Tensor4D;
-interface Case { shapes: number[][]; fn: (...t: T[]) => T | T[] }
+/** `expected`: no cpu kernel exists (LmSgdStep), so the onednn result is checked against these values. */
+interface Case { shapes: number[][]; fn: (...t: T[]) => T | T[]; expected?: number[] }
 
 const X = [2, 7, 6, 3];
 const conv = (x: T, f: T) => tf.conv2d(x as T4, f as T4, 2, 'same');
 const dw = (x: T, f: T) => tf.depthwiseConv2d(x as T4, f as T4, 1, 'same');
 const sumMul = (y: T, r: T) => tf.sum(tf.mul(y, r));
+
+/** One fused SGD step on a small variable (the contract of @lm/trainer's SGD; there is no cpu kernel to compare). */
+function sgdOnce(): T {
+  const w = tf.variable(tf.tensor([1, -2, 3, 0.5]));
+  const outs = tf.engine().runKernel('LmSgdStep', { w0: w, g0: tf.tensor([0.1, 0.2, -0.3, 0.4]) },
+    { count: 1, lr: 0.5, momentum: 0, dampening: 0, weightDecay: 0, nesterov: false, decay: [true], hasBuffer: [false] } as unknown as tf.NamedAttrMap) as T[];
+  w.dispose();
+  return outs[0]!;
+}
 
 /** One supported case per native kernel: the kernel named must run natively on it. */
 const CASES: Record<string, Case> = {
@@ -64,6 +74,8 @@ const CASES: Record<string, Case> = {
   PadV2: { shapes: [[3, 5, 7]], fn: (x) => tf.pad(x, [[0, 0], [1, 2], [3, 0]], 0.5) },
   SplitV: { shapes: [[3, 5, 8]], fn: (x) => tf.split(x, [3, 5], -1) },
   Concat: { shapes: [[3, 5, 2], [3, 5, 4]], fn: (a, b) => tf.concat([a, b], -1) },
+  LmReluGrad: { shapes: [[4, 5, 3], [4, 5, 3]], fn: (x, r) => tf.grad((a: T) => sumMul(tf.relu(a), r))(x) },
+  LmSgdStep: { shapes: [], fn: () => sgdOnce(), expected: [0.95, -2.1, 3.15, 0.3] },
   LmBatchNormTrain: { shapes: [[2, 5, 4, 3], [3], [3]], fn: (x, s, o) => Object.values(batchNormTrain(x, s, o, 1e-3)) },
   LmBatchNormTrainGrad: { shapes: [[2, 5, 4, 3], [3], [3], [2, 5, 4, 3]], fn: (x, s, o, r) => tf.grads((a: T, b: T, c: T) => sumMul(batchNormTrain(a, b, c, 1e-3).y, r))([x, s, o]) },
 };
@@ -79,7 +91,14 @@ describe('native coverage', () => {
 
   it.each(Object.keys(CASES))('%s runs natively on supported inputs (and matches cpu)', (name) => {
     const c = CASES[name]!;
-    compareBackends(c.shapes, c.fn);
+    if (c.expected) {
+      tf.setBackend('onednn');
+      resetNativeCoverage();
+      const got = tf.tidy(() => Array.from((c.fn() as T).dataSync()));
+      got.forEach((v, i) => expect(v).toBeCloseTo(c.expected![i]!, 6));
+    } else {
+      compareBackends(c.shapes, c.fn);
+    }
     const cov = nativeCoverage()[name];
     expect(cov?.native, `${name} did not run natively: ${JSON.stringify(cov)}`).toBeGreaterThan(0);
     expect(cov?.fallbacks).toEqual({});

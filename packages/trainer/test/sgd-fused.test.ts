@@ -7,18 +7,11 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { isOnednnAvailable, nativeCoverage, onednnLoadError, resetNativeCoverage } from '@lm/backend-onednn';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { seededValues, testSeed } from './helpers/seeded';
 import { SGD, SGD_STEP_KERNEL, type SgdOptions } from '../src/optim/sgd';
 
-const SEED = Number(process.env.LM_TEST_SEED ?? 12);
-console.log(`sgd-fused: LM_TEST_SEED=${SEED}`);
-
-function values(n: number, salt: number): Float32Array {
-  let s = (SEED * 2654435761 + salt * 40503) >>> 0;
-  return Float32Array.from({ length: n }, () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 2 ** 31 - 1;
-  });
-}
+const SEED = testSeed('sgd-fused', 12);
+const values = (n: number, salt: number) => seededValues(SEED, n, salt);
 
 const SHAPES = [[3, 3, 2, 5], [5], [7, 3], [1], [300, 257]]; // the last one spans several native chunks
 const STEPS = 4;

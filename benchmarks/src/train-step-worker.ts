@@ -1,0 +1,113 @@
+/**
+ * One model on the `onednn` backend, in its own process (so its peak RSS is its own): training steps as `lm
+ * train` runs them (the trainer's model builder, loss, SGD with weight decay and metrics, in its loop's order),
+ * then evaluation. Prints one JSON line (see SideResult in train-throughput.ts).
+ * usage: train-step-worker.ts --model resnet20 --batch 128 --warmup 2 --steps 8 --eval-batch 100 --eval-steps 5 [--profile]
+ */
+import { parseArgs } from 'node:util';
+
+const { values: a } = parseArgs({
+  options: {
+    model: { type: 'string' }, batch: { type: 'string' }, warmup: { type: 'string' }, steps: { type: 'string' },
+    'eval-batch': { type: 'string' }, 'eval-steps': { type: 'string' }, threads: { type: 'string' }, profile: { type: 'boolean' },
+  },
+});
+if (a.threads) process.env.OMP_NUM_THREADS = a.threads;
+const modelName = a.model ?? 'resnet20';
+const batch = Number(a.batch ?? 128), warmup = Number(a.warmup ?? 2), steps = Number(a.steps ?? 8);
+const evalBatch = Number(a['eval-batch'] ?? 100), evalSteps = Number(a['eval-steps'] ?? 5);
+
+const tf = await import('@tensorflow/tfjs-core');
+await import('@tensorflow/tfjs-layers');
+const onednn = await import('@lm/backend-onednn');
+const { buildModel, trainableParams, SGD, softmaxCrossEntropy, MetricAccumulator, resolveConfig } = await import('@lm/trainer');
+type Tensor = import('@tensorflow/tfjs-core').Tensor;
+
+if (!onednn.isOnednnAvailable()) throw onednn.onednnLoadError();
+await tf.setBackend('onednn');
+
+const numClasses = 10;
+const config = resolveConfig({ model: modelName, batchSize: batch });
+const model = buildModel(config, numClasses, [32, 32, 3]);
+const params = trainableParams(model, config.wdExclude);
+const sgd = new SGD(params, { lr: 0.01, momentum: 0.9, weightDecay: 5e-4, nesterov: false });
+const vars = params.map((p) => p.variable);
+const xs = tf.randomNormal([batch, 32, 32, 3]);
+const labels = Int32Array.from({ length: batch }, (_, i) => (i * 7) % numClasses);
+const ys = tf.oneHot(tf.tensor1d(labels, 'int32'), numClasses);
+const acc = new MetricAccumulator(numClasses);
+
+/** The body of the trainer's training loop for one batch (train/loop.ts), minus data loading and logging. */
+function trainStep(): void {
+  let logits: Tensor | undefined;
+  const { value, grads } = tf.variableGrads(() => {
+    const l = model.apply(xs, { training: true }) as Tensor;
+    logits = tf.keep(l);
+    return softmaxCrossEntropy(l, ys);
+  }, vars);
+  const loss = value.dataSync()[0]!;
+  if (!Number.isFinite(loss)) throw new Error(`${modelName}: loss ${loss}`);
+  sgd.step(vars.map((v) => grads[v.name]!), 0.01);
+  acc.add(loss, logits! as import('@tensorflow/tfjs-core').Tensor2D, labels);
+  tf.dispose([value, logits!, ...Object.values(grads)]);
+}
+
+const times: number[] = [];
+for (let i = 0; i < warmup + steps; i++) {
+  const t0 = performance.now();
+  trainStep();
+  if (i >= warmup) times.push(performance.now() - t0);
+}
+const peakRssMb = process.resourceUsage().maxRSS / 1024;
+
+let profile: Array<[string, number, number]> | undefined, kernelMs: number | undefined, profiledMs: number | undefined, dispatches: number | undefined;
+onednn.resetNativeCoverage();
+if (a.profile) {
+  const t0 = performance.now();
+  const info = await tf.profile(() => {
+    trainStep();
+    return [] as Tensor[];
+  });
+  profiledMs = performance.now() - t0;
+  const byKernel = new Map<string, [number, number]>();
+  // `fusedConv2d__op` & co. are tf.customGrad wrappers whose time includes the kernel they run: left out.
+  const kernels = info.kernels.filter((k) => !k.name.endsWith('__op'));
+  for (const k of kernels) {
+    const ms = Number(await (k.kernelTimeMs as unknown as Promise<number> | number));
+    const cur = byKernel.get(k.name) ?? [0, 0];
+    byKernel.set(k.name, [cur[0] + ms, cur[1] + 1]);
+  }
+  profile = [...byKernel.entries()].map(([n, [ms, c]]) => [n, ms, c] as [string, number, number]).sort((x, y) => y[1] - x[1]);
+  kernelMs = profile.reduce((s, p) => s + p[1], 0);
+  dispatches = kernels.length;
+} else {
+  trainStep();
+}
+
+const evalX = tf.randomNormal([evalBatch, 32, 32, 3]);
+const evalOnce = () => tf.tidy(() => (model.apply(evalX, { training: false }) as Tensor).dataSync());
+evalOnce();
+const te = performance.now();
+for (let i = 0; i < evalSteps; i++) evalOnce();
+const evalMs = (performance.now() - te) / evalSteps;
+
+const cov = onednn.nativeCoverage();
+const mean = times.reduce((s, t) => s + t, 0) / times.length;
+console.log(JSON.stringify({
+  model: modelName,
+  batch,
+  train_images_per_s: (batch * 1000) / mean,
+  best_train_images_per_s: (batch * 1000) / Math.min(...times),
+  mean_step_ms: mean,
+  eval_images_per_s: (evalBatch * 1000) / evalMs,
+  peak_rss_mb: peakRssMb,
+  profile,
+  kernel_ms: kernelMs,
+  profiled_step_ms: profiledMs,
+  dispatches,
+  coverage: {
+    native: Object.values(cov).reduce((s, c) => s + c.native, 0),
+    views: Object.values(cov).reduce((s, c) => s + c.views, 0),
+    fallbacks: onednn.describeFallbacks(cov),
+  },
+}));
