@@ -44,6 +44,7 @@ export const PRESETS = {
   'cifar10-lm-resnet': {
     description: 'CIFAR-10 LM-ResNet: lr 0.1, /10 at epochs 80 and 120, 160 epochs, wd 1e-4, batch 128',
     model: 'lm-resnet56',
+    modelOptions: { conventions: 'authors' },
     dataset: 'cifar10',
     epochs: 160,
     batchSize: 128,
@@ -54,6 +55,7 @@ export const PRESETS = {
   'cifar100-lm-resnet': {
     description: 'CIFAR-100 LM-ResNet: lr 0.1, /10 at epochs 150 and 225, 300 epochs, wd 1e-4, batch 128',
     model: 'lm-resnet56',
+    modelOptions: { conventions: 'authors' },
     dataset: 'cifar100',
     epochs: 300,
     batchSize: 128,
@@ -64,6 +66,7 @@ export const PRESETS = {
   'cifar-lm-resnext': {
     description: 'CIFAR LM-ResNeXt-29: lr 0.1, /10 at epochs 150 and 225, 300 epochs, wd 5e-4, batch 128',
     model: 'lm-resnext29-8x64d',
+    modelOptions: { conventions: 'authors' },
     dataset: 'cifar10',
     epochs: 300,
     batchSize: 128,
@@ -74,7 +77,7 @@ export const PRESETS = {
   'cifar-stochastic-depth': {
     description: 'CIFAR LM-ResNet with stochastic depth (p_L 0.5): lr 0.1, /10 at epochs 250 and 375, 500 epochs, wd 1e-4',
     model: 'lm-resnet110',
-    modelOptions: { stochasticDepth: { pL: 0.5 } },
+    modelOptions: { stochasticDepth: { pL: 0.5 }, conventions: 'authors' },
     dataset: 'cifar10',
     epochs: 500,
     batchSize: 128,
@@ -85,6 +88,7 @@ export const PRESETS = {
   imagenet: {
     description: 'ImageNet LM-ResNet-50: batch 256, lr 0.1, /10 at epochs 30 and 60, 90 epochs, wd 1e-4',
     model: 'lm-resnet50',
+    modelOptions: { conventions: 'authors' },
     dataset: 'imagenet',
     epochs: 90,
     batchSize: 256,

@@ -1,5 +1,6 @@
 import type { CommonModelOptions } from '@lm/core-blocks';
 import { ModelConfigError, type NetworkConfig } from '../build-network';
+import type { ConventionsSpec } from '../conventions';
 
 /** Options of `createModel`: the common ones plus shorthands for the stochastic strategies of @lm/stochastic. */
 export interface ModelOptions extends CommonModelOptions {
@@ -9,6 +10,8 @@ export interface ModelOptions extends CommonModelOptions {
   shakeShake?: Record<string, unknown>;
   /** Shorthand for `strategy: { name: 'additive-noise', options }`. */
   noise?: Record<string, unknown>;
+  /** 'tfjs' (default), 'authors' (the LM-ResNet authors' PyTorch conventions) or single fields; see conventions.ts. */
+  conventions?: ConventionsSpec;
 }
 
 const STRATEGY_SHORTHANDS = {
@@ -34,6 +37,7 @@ export const MODEL_OPTION_NAMES: readonly (keyof ModelOptions)[] = [
   'stochasticDepth',
   'shakeShake',
   'noise',
+  'conventions',
 ];
 
 /** Drops undefined options (as timm's create_model does) and rejects unknown ones by name. */
@@ -86,5 +90,6 @@ export function applyModelOptions(model: string, base: NetworkBase, options: Mod
     preActivation: o.preActivation ?? base.preActivation,
     strategy: resolveStrategy(model, o) ?? base.strategy,
     seed: o.seed ?? base.seed,
+    conventions: o.conventions ?? base.conventions,
   };
 }

@@ -24,7 +24,7 @@ export function weightGroup(name: string): WdExcludeGroup | 'weight' {
   const leaf = name.split('/').pop()!.replace(/_\d+$/, '');
   if (leaf === 'gamma' || leaf === 'beta') return 'norm';
   if (leaf === 'bias') return 'bias';
-  if (leaf === 'k') return 'k';
+  if (leaf === 'k' || leaf === 'one_minus_k') return 'k';
   return 'weight';
 }
 
