@@ -1,3 +1,4 @@
+import { analyzeCommand } from './analyze';
 import { DivergenceError, InterruptedError, OptionError } from '../errors';
 import { evalCommand } from './eval';
 import { processIo, type Io } from './io';
@@ -12,6 +13,7 @@ const COMMANDS: Record<string, { run: (argv: string[], io: Io) => Promise<number
   models: { run: modelsCommand, summary: 'registered model names' },
   params: { run: paramsCommand, summary: 'parameter counts against the paper' },
   report: { run: reportCommand, summary: 'HTML page and PNG figures from run folders' },
+  analyze: { run: analyzeCommand, summary: 'roots, zero-stability, order and modified equation of every learned step' },
 };
 
 export function mainHelp(): string {
