@@ -51,6 +51,10 @@ export interface TrainConfig {
   nesterov: boolean;
   weightDecay: number;
   wdExclude: WdExcludeGroup[];
+  /** Learning-rate scale of the scheme coefficients k_n (their own parameter group; default 1). */
+  coefficientLrScale?: number;
+  /** Weight decay of the scheme coefficients (default: the others'; `--wd-exclude k` turns it off). */
+  coefficientWeightDecay?: number;
   schedule: Schedule;
   warmupEpochs: number;
   seed: number;
@@ -108,6 +112,8 @@ export function resolveConfig(overrides: TrainOverrides = {}): TrainConfig {
     nesterov: overrides.nesterov ?? false,
     weightDecay: overrides.weightDecay ?? p.weightDecay,
     wdExclude: overrides.wdExclude ?? [],
+    coefficientLrScale: overrides.coefficientLrScale ?? p.coefficientLrScale ?? 1,
+    coefficientWeightDecay: overrides.coefficientWeightDecay ?? p.coefficientWeightDecay,
     schedule: overrides.schedule ?? p.schedule,
     warmupEpochs: overrides.warmupEpochs ?? p.warmupEpochs ?? 0,
     seed: overrides.seed ?? 0,
@@ -136,6 +142,8 @@ export function validateConfig(c: TrainConfig): void {
   num('--lr', c.lr, (n) => n > 0, 'a positive number');
   num('--momentum', c.momentum, (n) => n >= 0 && n < 1, 'a number in [0, 1)');
   num('--weight-decay', c.weightDecay, (n) => n >= 0, 'a number ≥ 0');
+  num('--coefficient-lr-scale', c.coefficientLrScale ?? 1, (n) => n >= 0, 'a number ≥ 0');
+  if (c.coefficientWeightDecay !== undefined) num('--coefficient-weight-decay', c.coefficientWeightDecay, (n) => n >= 0, 'a number ≥ 0');
   num('--warmup-epochs', c.warmupEpochs, (n) => n >= 0, 'a number ≥ 0');
   int('--seed', c.seed, 0);
   if (c.imageSize !== undefined) int('--image-size', c.imageSize, 8);

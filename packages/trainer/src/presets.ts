@@ -19,6 +19,9 @@ export interface Preset {
   trainImages?: number;
   /** Validation images carved from the training set (CIFAR without a test split). */
   valSize?: number;
+  /** Learning-rate scale and weight decay of the scheme coefficients k_n. */
+  coefficientLrScale?: number;
+  coefficientWeightDecay?: number;
 }
 
 export const DATASET_NAMES = ['cifar10', 'cifar100', 'imagenet', 'synthetic'] as const;

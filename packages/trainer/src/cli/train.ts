@@ -29,6 +29,8 @@ export const TRAIN_OPTIONS: OptionSpecs = {
   nesterov: { type: 'boolean', description: 'Nesterov momentum' },
   'weight-decay': { type: 'string', value: '<x>', description: 'weight decay, PyTorch semantics (added to the gradient)' },
   'wd-exclude': { type: 'string', value: '<groups>', description: `comma list of ${WD_EXCLUDE_GROUPS.join(', ')}: no weight decay on BN γ/β, biases, k_n` },
+  'coefficient-lr-scale': { type: 'string', value: '<x>', description: 'learning-rate scale of the scheme coefficients k_n (default 1)' },
+  'coefficient-weight-decay': { type: 'string', value: '<x>', description: 'weight decay of the scheme coefficients k_n (default: the others\')' },
   schedule: { type: 'string', value: '<spec>', description: 'constant | step:<e1>,<e2>[:<gamma>] | cosine[:<min lr>]' },
   'warmup-epochs': { type: 'string', value: '<n>', description: 'linear learning-rate warm-up, in epochs' },
   seed: { type: 'string', value: '<n>', description: 'seed of initialisation, shuffling and augmentation (default 0)' },
@@ -94,6 +96,8 @@ export function trainOverrides(argv: string[]): { overrides: TrainOverrides; res
   set('weightDecay', number(p, 'weight-decay'));
   const wd = str(p, 'wd-exclude');
   if (wd !== undefined) o.wdExclude = wd.split(',').filter(Boolean).map((g) => oneOf('--wd-exclude', g, WD_EXCLUDE_GROUPS)) as WdExcludeGroup[];
+  set('coefficientLrScale', number(p, 'coefficient-lr-scale'));
+  set('coefficientWeightDecay', number(p, 'coefficient-weight-decay'));
   const schedule = str(p, 'schedule');
   if (schedule !== undefined) o.schedule = parseSchedule(schedule);
   set('warmupEpochs', number(p, 'warmup-epochs'));

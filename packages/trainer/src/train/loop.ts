@@ -104,7 +104,7 @@ export async function train(overrides: TrainOverrides | TrainConfig = {}, option
   const numClasses = ds.numClasses;
 
   const model = buildModel(config, numClasses, ds.inputShape);
-  const params = trainableParams(model, config.wdExclude);
+  const params = trainableParams(model, config.wdExclude, { lrScale: config.coefficientLrScale, weightDecay: config.coefficientWeightDecay });
   const sgd = new SGD(params, { lr: config.lr, momentum: config.momentum, weightDecay: config.weightDecay, nesterov: config.nesterov });
   const vars = params.map((p) => p.variable);
 

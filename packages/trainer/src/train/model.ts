@@ -28,14 +28,25 @@ export function weightGroup(name: string): WdExcludeGroup | 'weight' {
   return 'weight';
 }
 
+/** The scheme coefficients (k_n) as a parameter group: learning-rate scale and weight decay of their own. */
+export interface CoefficientGroup {
+  lrScale?: number;
+  weightDecay?: number;
+}
+
 /** The trainable weights as optimizer parameters; weight decay on all except the excluded groups. */
-export function trainableParams(model: tfl.LayersModel, exclude: readonly WdExcludeGroup[] = []): Required<SgdParam>[] {
+export function trainableParams(
+  model: tfl.LayersModel,
+  exclude: readonly WdExcludeGroup[] = [],
+  coefficients: CoefficientGroup = {},
+): (Required<Pick<SgdParam, 'variable' | 'name' | 'decay'>> & SgdParam)[] {
   return model.trainableWeights.map((w, i) => {
     const group = weightGroup(w.originalName ?? w.name);
     return {
       variable: w.read() as tf.Variable,
       name: `${i}:${w.originalName ?? w.name}`,
       decay: group === 'weight' || !exclude.includes(group),
+      ...(group === 'k' ? { lrScale: coefficients.lrScale ?? 1, ...(coefficients.weightDecay !== undefined ? { weightDecay: coefficients.weightDecay } : {}) } : {}),
     };
   });
 }
