@@ -11,7 +11,8 @@ export type BackendChoice = (typeof BACKEND_CHOICES)[number];
 export const WD_EXCLUDE_GROUPS = ['norm', 'bias', 'k'] as const;
 export type WdExcludeGroup = (typeof WD_EXCLUDE_GROUPS)[number];
 
-export const EVAL_SPLITS = ['validation', 'test'] as const;
+/** 'auto': the official test split when the data has one, else a validation set carved from the training set. */
+export const EVAL_SPLITS = ['validation', 'test', 'auto'] as const;
 export type EvalSplit = (typeof EVAL_SPLITS)[number];
 
 /** Everything a run needs; stored whole in every checkpoint. */
@@ -100,7 +101,7 @@ export function resolveConfig(overrides: TrainOverrides = {}): TrainConfig {
     syntheticSize: overrides.syntheticSize ?? 10_000,
     syntheticClasses: overrides.syntheticClasses,
     valSize: overrides.valSize ?? p.valSize ?? 5000,
-    evalSplit: overrides.evalSplit ?? 'validation',
+    evalSplit: overrides.evalSplit ?? p.evalSplit ?? 'validation',
     trainImages: overrides.trainImages ?? p.trainImages ?? 0,
     evalImages: overrides.evalImages ?? 0,
     augment: overrides.augment ?? true,

@@ -6,6 +6,8 @@ import { loadPlugins } from '../train/plugins';
 import { bool, list, number, optionHelp, parse, str, type OptionSpecs } from './args';
 import type { Io } from './io';
 import { OptionError } from '../errors';
+import { dropStepsMarkdown } from '../paper/drop-steps-report';
+import { writeDropSteps } from '../paper/drop-steps-files';
 
 export const EVAL_OPTIONS: OptionSpecs = {
   checkpoint: { type: 'string', value: '<dir>', description: 'checkpoint folder, run folder (its latest checkpoint) or saved model folder' },
@@ -19,6 +21,8 @@ export const EVAL_OPTIONS: OptionSpecs = {
   backend: { type: 'string', value: '<name>', description: BACKEND_CHOICES.join(' | ') },
   plugin: { type: 'string', multiple: true, value: '<spec>', description: 'plugin to load first; repeatable' },
   json: { type: 'boolean', description: 'print the result as JSON' },
+  'drop-steps': { type: 'boolean', description: 'also the error with each residual step removed in turn (transitions kept); table and figure' },
+  out: { type: 'string', value: '<dir>', description: 'with --drop-steps: write drop-steps.{md,csv,json,svg} there (default: drop-steps)' },
 };
 
 const pct = (x?: number) => (x === undefined ? '-' : `${(100 * x).toFixed(2)}%`);
@@ -46,8 +50,11 @@ export async function evalCommand(argv: string[], io: Io): Promise<number> {
     images: number(p, 'images', 'integer'),
     backend: backend === undefined ? undefined : oneOf('--backend', backend, BACKEND_CHOICES),
     log: io.err,
+    dropSteps: bool(p, 'drop-steps'),
   });
+  if (r.dropSteps) for (const f of writeDropSteps(r.dropSteps, str(p, 'out') ?? 'drop-steps', `${r.split}, ${r.dataset}`)) io.err(`wrote ${f}`);
   if (bool(p, 'json')) io.out(JSON.stringify(r));
   else io.out(`${r.split} (${r.images} images of ${r.dataset}): loss ${r.loss.toFixed(4)} | top-1 error ${pct(r.top1Error)} | top-5 error ${pct(r.top5Error)}`);
+  if (r.dropSteps && !bool(p, 'json')) io.out(dropStepsMarkdown(r.dropSteps));
   return 0;
 }
