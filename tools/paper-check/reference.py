@@ -43,20 +43,17 @@ def read_saved_model(model_dir, dtype=torch.float64):
     return weights
 
 
-def to_torch_layout(name, t):
+def to_torch_layout(name, t, inverse=False):
+    """Our kernels [kh, kw, C_in, C_out] / [C_in, C_out] to PyTorch's [C_out, C_in, kh, kw] / [C_out, C_in] (or back)."""
     if name.endswith("/kernel") and t.dim() == 4:
-        return t.permute(3, 2, 0, 1).contiguous()
+        return t.permute(*((2, 3, 1, 0) if inverse else (3, 2, 0, 1))).contiguous()
     if name.endswith("/kernel") and t.dim() == 2:
         return t.t().contiguous()
     return t
 
 
 def from_torch_layout(name, t):
-    if name.endswith("/kernel") and t.dim() == 4:
-        return t.permute(2, 3, 1, 0).contiguous()
-    if name.endswith("/kernel") and t.dim() == 2:
-        return t.t().contiguous()
-    return t
+    return to_torch_layout(name, t, inverse=True)
 
 
 class Network:
