@@ -1,10 +1,12 @@
 import { mkdirSync } from 'node:fs';
+import * as tf from '@tensorflow/tfjs-core';
 import { join } from 'node:path';
 import { loadModel, writeFileAtomic } from '@lm/core-blocks';
 import '@lm/schemes';
 import '@lm/stochastic';
 import { locateModel } from '../train/evaluate-checkpoint';
 import { loadPlugins } from '../train/plugins';
+import { useCpuBackend } from '../backend/select';
 import { analyseSteps, analysisCsv, analysisMarkdown, coefficientsSvg, type StepAnalysisRow } from './analyze';
 import { schemeSteps } from './scheme-steps';
 
@@ -19,6 +21,8 @@ export interface AnalyzeResult {
 /** `lm analyze`: the steps of a checkpoint's scheme, their coefficients and numerical analysis. */
 export async function analyzeCheckpoint(checkpoint: string, o: { out?: string; plugins?: string[]; title?: string } = {}): Promise<AnalyzeResult> {
   const found = locateModel(checkpoint);
+  // reading weights needs a backend; no computation is done on it
+  if (!tf.getBackend()) await useCpuBackend();
   await loadPlugins([...(found.config?.plugins ?? []), ...(o.plugins ?? [])]);
   const model = await loadModel(found.modelDir);
   try {
