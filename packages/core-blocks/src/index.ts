@@ -50,6 +50,8 @@ export { ChannelSlice } from './layers/channel-slice';
 export { firstShape, singleInput } from './layers/util';
 export { conv, batchNorm, relu, bnRelu, layerSeed } from './layers/ops';
 export type { ConvOptions } from './layers/ops';
+export { CONV_INITS, CONV_PADDINGS, TFJS_CONV_CONVENTIONS, convKernelInitializer, currentConvConventions, withConvConventions } from './conv-conventions';
+export type { ConvConventions } from './conv-conventions';
 export { writeFileAtomic } from './io/atomic-write';
 export { saveModel, loadModel, readModelArtifacts, modelToArtifacts, ModelFileError } from './io/model-files';
 

@@ -1,6 +1,7 @@
 import * as tfl from '@tensorflow/tfjs-layers';
 import {
   applyLayer,
+  channelsOf,
   bnRelu,
   batchNorm,
   conv,
@@ -14,8 +15,10 @@ import {
   type SchemeState,
   type ShortcutType,
   type StrategyChoice,
+  withConvConventions,
 } from '@lm/core-blocks';
 import { createStepContext, type ResolvedStrategy, type StepSetup } from './step-context';
+import { classifierInitializers, resolveConventions, type ConventionsSpec, type ModelConventions } from './conventions';
 
 /** A ResNet-like network as data: stem, stages of steps, head. Every model of the zoo is one of these. */
 export interface NetworkConfig {
@@ -41,6 +44,8 @@ export interface NetworkConfig {
   /** Stochastic strategies applied in this order at each hook. */
   strategies?: StrategyChoice[];
   seed?: number;
+  /** Padding, initialisation and k parametrisation: 'tfjs' (default), 'authors' or single fields (conventions.ts). */
+  conventions?: ConventionsSpec;
 }
 
 export class ModelConfigError extends Error {
@@ -96,9 +101,14 @@ function resolveStrategyDefinitions(config: NetworkConfig, registry: Registry): 
  */
 export function buildNetwork(config: NetworkConfig, registry: Registry = globalRegistry): tfl.LayersModel {
   validateNetworkConfig(config);
+  const conventions = resolveConventions(config.conventions, `model '${config.name}'`);
+  return withConvConventions(conventions, () => buildWithConventions(config, registry, conventions));
+}
+
+function buildWithConventions(config: NetworkConfig, registry: Registry, conventions: ModelConventions): tfl.LayersModel {
   const block = registry.get('block', config.block);
   const scheme = registry.get('scheme', config.scheme);
-  const schemeOptions = { ...(scheme.defaults ?? {}), seed: config.seed, ...(config.schemeOptions ?? {}) };
+  const schemeOptions = { ...(scheme.defaults ?? {}), seed: config.seed, kParametrisation: conventions.kParametrisation, ...(config.schemeOptions ?? {}) };
   const memory = schemeMemory(config.scheme, scheme, schemeOptions);
   const strategies = resolveStrategyDefinitions(config, registry);
   const preActivation = config.preActivation ?? block.preActivation;
@@ -123,7 +133,9 @@ export function buildNetwork(config: NetworkConfig, registry: Registry = globalR
   } else {
     u = conv(input, { filters: config.stemWidth, kernelSize: 7, stride: 2, name: 'stem_conv', seed });
     u = relu(batchNorm(u, 'stem_bn'), 'stem_relu');
-    u = applyLayer(tfl.layers.maxPooling2d({ poolSize: 3, strides: 2, padding: 'same', name: 'stem_pool' }), u);
+    // after a ReLU, zero padding is PyTorch's padding=1 of the max pool (inputs ≥ 0)
+    if (conventions.padding === 'symmetric') u = applyLayer(tfl.layers.zeroPadding2d({ padding: 1, name: 'stem_pool_pad' }), u);
+    u = applyLayer(tfl.layers.maxPooling2d({ poolSize: 3, strides: 2, padding: conventions.padding === 'symmetric' ? 'valid' : 'same', name: 'stem_pool' }), u);
   }
 
   const count = config.blocksPerStage.reduce((a, b) => a + b, 0);
@@ -146,7 +158,7 @@ export function buildNetwork(config: NetworkConfig, registry: Registry = globalR
     tfl.layers.dense({
       units: config.numClasses,
       name: 'classifier',
-      kernelInitializer: tfl.initializers.glorotUniform({ seed: layerSeed(seed, 'classifier') }),
+      ...classifierInitializers(conventions, channelsOf(x), layerSeed(seed, 'classifier')),
     }),
     x,
   );

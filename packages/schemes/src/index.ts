@@ -27,6 +27,8 @@ export { revnetCoupling, invertRevNetStep } from './schemes/revnet';
 export { advanceState, eulerUpdate, shortcutEulerStep } from './schemes/euler-update';
 export { LinearMultiStep, lmCoefficients, lmStepLayers } from './layers/linear-multi-step';
 export type { LinearMultiStepArgs } from './layers/linear-multi-step';
+export { CONVENTION_PRESETS, CLASSIFIER_INITS, K_PARAMETRISATIONS, classifierInitializers, resolveConventions } from './conventions';
+export type { ConventionsSpec, KParametrisation, ModelConventions } from './conventions';
 export { parameterTable, formatParamTable } from './param-table';
 export type { ParamRow } from './param-table';
 

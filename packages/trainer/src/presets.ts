@@ -19,6 +19,11 @@ export interface Preset {
   trainImages?: number;
   /** Validation images carved from the training set (CIFAR without a test split). */
   valSize?: number;
+  /** Learning-rate scale and weight decay of the scheme coefficients k_n. */
+  coefficientLrScale?: number;
+  coefficientWeightDecay?: number;
+  /** Held-out split evaluated each epoch ('auto': the test split when there is one, else a carved validation set). */
+  evalSplit?: 'validation' | 'test' | 'auto';
 }
 
 export const DATASET_NAMES = ['cifar10', 'cifar100', 'imagenet', 'synthetic'] as const;
@@ -44,6 +49,8 @@ export const PRESETS = {
   'cifar10-lm-resnet': {
     description: 'CIFAR-10 LM-ResNet: lr 0.1, /10 at epochs 80 and 120, 160 epochs, wd 1e-4, batch 128',
     model: 'lm-resnet56',
+    modelOptions: { conventions: 'authors' },
+    evalSplit: 'auto',
     dataset: 'cifar10',
     epochs: 160,
     batchSize: 128,
@@ -54,6 +61,8 @@ export const PRESETS = {
   'cifar100-lm-resnet': {
     description: 'CIFAR-100 LM-ResNet: lr 0.1, /10 at epochs 150 and 225, 300 epochs, wd 1e-4, batch 128',
     model: 'lm-resnet56',
+    modelOptions: { conventions: 'authors' },
+    evalSplit: 'auto',
     dataset: 'cifar100',
     epochs: 300,
     batchSize: 128,
@@ -64,6 +73,8 @@ export const PRESETS = {
   'cifar-lm-resnext': {
     description: 'CIFAR LM-ResNeXt-29: lr 0.1, /10 at epochs 150 and 225, 300 epochs, wd 5e-4, batch 128',
     model: 'lm-resnext29-8x64d',
+    modelOptions: { conventions: 'authors' },
+    evalSplit: 'auto',
     dataset: 'cifar10',
     epochs: 300,
     batchSize: 128,
@@ -74,7 +85,8 @@ export const PRESETS = {
   'cifar-stochastic-depth': {
     description: 'CIFAR LM-ResNet with stochastic depth (p_L 0.5): lr 0.1, /10 at epochs 250 and 375, 500 epochs, wd 1e-4',
     model: 'lm-resnet110',
-    modelOptions: { stochasticDepth: { pL: 0.5 } },
+    modelOptions: { stochasticDepth: { pL: 0.5 }, conventions: 'authors' },
+    evalSplit: 'auto',
     dataset: 'cifar10',
     epochs: 500,
     batchSize: 128,
@@ -85,6 +97,8 @@ export const PRESETS = {
   imagenet: {
     description: 'ImageNet LM-ResNet-50: batch 256, lr 0.1, /10 at epochs 30 and 60, 90 epochs, wd 1e-4',
     model: 'lm-resnet50',
+    modelOptions: { conventions: 'authors' },
+    evalSplit: 'auto',
     dataset: 'imagenet',
     epochs: 90,
     batchSize: 256,

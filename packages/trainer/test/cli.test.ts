@@ -38,7 +38,7 @@ describe('the lm command (child processes, from source)', () => {
     expect(m.stderr).toMatch(/--model must be one of: .*lm-resnet20.* \(got 'resnet-9000'/);
     const u = await lm(['frobnicate']).done;
     expect(u.code).toBe(2);
-    expect(u.stderr).toContain("unknown command 'frobnicate'. Commands: train, eval, models, params, report");
+    expect(u.stderr).toContain("unknown command 'frobnicate'. Commands: train, eval, models, params, report, compare, analyze");
   });
 
   it('train → eval → report end to end, with the JSON-lines log and plain progress lines off a terminal', async () => {

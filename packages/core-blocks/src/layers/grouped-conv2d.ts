@@ -12,6 +12,8 @@ export interface GroupedConv2DArgs extends LayerArgs {
   groups: number;
   useBias?: boolean;
   seed?: number;
+  /** He-normal over fan_in = k² C_in / groups (default) or fan_out = k² filters (PyTorch's fan_out). */
+  fanMode?: 'fanIn' | 'fanOut';
 }
 
 /**
@@ -28,6 +30,7 @@ export class GroupedConv2D extends tfl.layers.Layer {
   readonly groups: number;
   readonly useBias: boolean;
   readonly seed?: number;
+  readonly fanMode: 'fanIn' | 'fanOut';
   private kernel!: tfl.LayerVariable;
   private bias?: tfl.LayerVariable;
 
@@ -40,6 +43,7 @@ export class GroupedConv2D extends tfl.layers.Layer {
     this.groups = args.groups;
     this.useBias = args.useBias ?? false;
     this.seed = args.seed;
+    this.fanMode = args.fanMode ?? 'fanIn';
     if (!Number.isInteger(this.groups) || this.groups < 1) throw new Error(`${this.name}: groups must be a positive integer.`);
     if (this.filters % this.groups !== 0) {
       throw new Error(`${this.name}: filters (${this.filters}) must be divisible by groups (${this.groups}).`);
@@ -53,8 +57,8 @@ export class GroupedConv2D extends tfl.layers.Layer {
       throw new Error(`${this.name}: input channels (${channels}) must be divisible by groups (${this.groups}).`);
     }
     const k = this.kernelSize;
-    const fanIn = k * k * (channels / this.groups);
-    const init = tfl.initializers.randomNormal({ mean: 0, stddev: Math.sqrt(2 / fanIn), seed: this.seed });
+    const fan = this.fanMode === 'fanOut' ? k * k * this.filters : k * k * (channels / this.groups);
+    const init = tfl.initializers.randomNormal({ mean: 0, stddev: Math.sqrt(2 / fan), seed: this.seed });
     this.kernel = this.addWeight('kernel', [k, k, channels / this.groups, this.filters], 'float32', init);
     if (this.useBias) this.bias = this.addWeight('bias', [this.filters], 'float32', tfl.initializers.zeros());
     this.built = true;
@@ -89,6 +93,7 @@ export class GroupedConv2D extends tfl.layers.Layer {
       padding: this.padding,
       groups: this.groups,
       useBias: this.useBias,
+      ...(this.fanMode !== 'fanIn' ? { fanMode: this.fanMode } : {}),
       ...(this.seed !== undefined ? { seed: this.seed } : {}),
     };
   }

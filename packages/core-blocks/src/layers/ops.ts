@@ -1,4 +1,5 @@
 import * as tfl from '@tensorflow/tfjs-layers';
+import { convKernelInitializer, currentConvConventions } from '../conv-conventions';
 import { applyLayer, type SymbolicTensor } from '../symbolic';
 import { BatchNorm } from './batch-norm';
 import { GroupedConv2D } from './grouped-conv2d';
@@ -24,12 +25,25 @@ export interface ConvOptions {
   groups?: number;
 }
 
-/** Bias-free convolution with He-normal initialisation ('same' padding), as ResNets use before a BN. */
+/**
+ * Bias-free convolution, as ResNets use before a BN: 'same' padding and tfjs He-normal initialisation, or the
+ * conventions of an enclosing {@link withConvConventions} (symmetric padding of strided convolutions is an
+ * explicit ZeroPadding2D `<name>_pad` before a 'valid' convolution).
+ */
 export function conv(x: SymbolicTensor, o: ConvOptions): SymbolicTensor {
   const seed = layerSeed(o.seed, o.name);
+  const c = currentConvConventions();
+  const stride = o.stride ?? 1;
+  let padding: 'same' | 'valid' = 'same';
+  if (c.padding === 'symmetric' && stride > 1) {
+    const p = Math.floor(o.kernelSize / 2);
+    if (p > 0) x = applyLayer(tfl.layers.zeroPadding2d({ padding: p, name: `${o.name}_pad` }), x);
+    padding = 'valid';
+  }
   if ((o.groups ?? 1) > 1) {
+    const fanMode = c.init === 'he-normal-fan-out' ? 'fanOut' : 'fanIn';
     return applyLayer(
-      new GroupedConv2D({ filters: o.filters, kernelSize: o.kernelSize, strides: o.stride ?? 1, groups: o.groups!, name: o.name, seed }),
+      new GroupedConv2D({ filters: o.filters, kernelSize: o.kernelSize, strides: stride, padding, groups: o.groups!, name: o.name, seed, fanMode }),
       x,
     );
   }
@@ -37,10 +51,10 @@ export function conv(x: SymbolicTensor, o: ConvOptions): SymbolicTensor {
     tfl.layers.conv2d({
       filters: o.filters,
       kernelSize: o.kernelSize,
-      strides: o.stride ?? 1,
-      padding: 'same',
+      strides: stride,
+      padding,
       useBias: false,
-      kernelInitializer: tfl.initializers.heNormal({ seed }),
+      kernelInitializer: convKernelInitializer(c, o.kernelSize, o.filters, seed),
       name: o.name,
     }),
     x,

@@ -12,6 +12,8 @@ export interface LinearMultiStepArgs extends LayerArgs {
   initMin?: number;
   initMax?: number;
   seed?: number;
+  /** The stored weight: 'k' (k_n, the default) or 'one-minus-k' (k' = 1 − k_n, weight `one_minus_k`, as the authors). */
+  parametrisation?: 'k' | 'one-minus-k';
 }
 
 /**
@@ -25,6 +27,7 @@ export class LinearMultiStep extends tfl.layers.Layer {
   readonly initMin: number;
   readonly initMax: number;
   readonly seed?: number;
+  readonly parametrisation: 'k' | 'one-minus-k';
   private k!: tfl.LayerVariable;
 
   constructor(args: LinearMultiStepArgs = {}) {
@@ -34,6 +37,7 @@ export class LinearMultiStep extends tfl.layers.Layer {
     this.initMin = args.initMin ?? -0.1;
     this.initMax = args.initMax ?? 0;
     this.seed = args.seed;
+    this.parametrisation = args.parametrisation ?? 'k';
   }
 
   override build(inputShape: tfl.Shape | tfl.Shape[]): void {
@@ -47,9 +51,11 @@ export class LinearMultiStep extends tfl.layers.Layer {
       throw new Error(`${this.name}: f(u_n), u_n and u_{n-1} must have one shape; got [${f}], [${u}], [${prev}].`);
     }
     const size = this.perChannel ? u[u.length - 1]! : 1;
-    this.k = this.addWeight('k', [size], 'float32', tfl.initializers.zeros());
+    const stored = this.parametrisation === 'one-minus-k';
+    this.k = this.addWeight(stored ? 'one_minus_k' : 'k', [size], 'float32', tfl.initializers.zeros());
     const next = this.seed === undefined ? Math.random : mulberry32(this.seed);
-    const values = Float32Array.from({ length: size }, () => this.initMin + (this.initMax - this.initMin) * next());
+    const draw = () => this.initMin + (this.initMax - this.initMin) * next();
+    const values = Float32Array.from({ length: size }, () => (stored ? 1 - draw() : draw()));
     this.k.write(tf.tensor1d(values));
     this.built = true;
   }
@@ -61,15 +67,19 @@ export class LinearMultiStep extends tfl.layers.Layer {
   override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
     return tf.tidy(() => {
       const [f, u, prev] = inputs as tf.Tensor[];
-      // (1 − k) u_n + k u_{n−1} = u_n + k (u_{n−1} − u_n)
-      const mixed = tf.add(u!, tf.mul(this.k.read(), tf.sub(prev!, u!)));
+      // (1 − k) u_n + k u_{n−1} = u_n + k (u_{n−1} − u_n) = u_{n−1} + k' (u_n − u_{n−1}) with k' = 1 − k
+      const mixed =
+        this.parametrisation === 'one-minus-k'
+          ? tf.add(prev!, tf.mul(this.k.read(), tf.sub(u!, prev!)))
+          : tf.add(u!, tf.mul(this.k.read(), tf.sub(prev!, u!)));
       return tf.add(mixed, this.dt === 1 ? f! : tf.mul(f!, this.dt));
     });
   }
 
-  /** The current k_n (one value, or one per channel). */
+  /** The current k_n (one value, or one per channel), whatever the stored parametrisation. */
   coefficients(): Float32Array {
-    return this.k.read().dataSync() as Float32Array;
+    const stored = this.k.read().dataSync() as Float32Array;
+    return this.parametrisation === 'one-minus-k' ? stored.map((v) => 1 - v) : stored;
   }
 
   /** The scheme coefficient k_n, found by `schemeCoefficients(model)` like any scheme's. */
@@ -84,6 +94,7 @@ export class LinearMultiStep extends tfl.layers.Layer {
       dt: this.dt,
       initMin: this.initMin,
       initMax: this.initMax,
+      ...(this.parametrisation !== 'k' ? { parametrisation: this.parametrisation } : {}),
       ...(this.seed !== undefined ? { seed: this.seed } : {}),
     };
   }

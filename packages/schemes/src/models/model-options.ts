@@ -9,12 +9,16 @@ import {
   type StrategyChoice,
 } from '@lm/core-blocks';
 import { ModelConfigError, type NetworkConfig } from '../build-network';
+import type { ConventionsSpec } from '../conventions';
 
 /**
- * Options of `createModel`: the common ones, plus one shorthand key per registered strategy (`stochasticDepth`
- * when `@lm/stochastic` is imported; a plugin strategy gets its own), which that strategy's package types.
+ * Options of `createModel`: the common ones, the conventions, plus one shorthand key per registered strategy
+ * (`stochasticDepth` when `@lm/stochastic` is imported; a plugin strategy gets its own), which that strategy's package types.
  */
-export type ModelOptions = CommonModelOptions;
+export interface ModelOptions extends CommonModelOptions {
+  /** 'tfjs' (default), 'authors' (the LM-ResNet authors' PyTorch conventions) or single fields; see conventions.ts. */
+  conventions?: ConventionsSpec;
+}
 
 /** The options every zoo model takes; strategies add their shorthand keys through the registry. */
 export const MODEL_OPTION_NAMES: readonly string[] = [
@@ -32,6 +36,7 @@ export const MODEL_OPTION_NAMES: readonly string[] = [
   'strategies',
   'seed',
   'name',
+  'conventions',
 ];
 
 function unknownOption(model: string, key: string, shorthands: Map<string, string>): ModelConfigError {
@@ -106,5 +111,6 @@ export function applyModelOptions(model: string, base: NetworkBase, options: Mod
     preActivation: o.preActivation ?? base.preActivation,
     strategies: resolveStrategies(model, [...(baseStrategy ? [baseStrategy] : []), ...(baseStrategies ?? [])], o, registry),
     seed: o.seed ?? base.seed,
+    conventions: o.conventions ?? base.conventions,
   };
 }

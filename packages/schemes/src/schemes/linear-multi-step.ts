@@ -7,6 +7,8 @@ export interface LinearMultiStepOptions {
   /** One trainable k per channel instead of one per block. */
   perChannelK?: boolean;
   seed?: number;
+  /** Store k_n ('k') or k' = 1 − k_n ('one-minus-k', the authors'); set from the model's conventions. */
+  kParametrisation?: 'k' | 'one-minus-k';
 }
 
 /**
@@ -27,6 +29,7 @@ export const linearMultiStep: SchemeDefinition<LinearMultiStepOptions> = {
       perChannel: options.perChannelK ?? false,
       dt: ctx.dt,
       seed: layerSeed(options.seed, `${ctx.name}_lm`),
+      parametrisation: options.kParametrisation,
     });
     const u = applyLayer(lm, [f(state.u), state.u, previous]);
     return advanceState(state, ctx, ctx.finishStep(u));

@@ -7,6 +7,8 @@ import { bool, list, optionHelp, parse, str, type OptionSpecs, type Parsed } fro
 import { countOrAll, integer, type OptionKind } from '../options/kinds';
 import type { Io } from './io';
 import { OptionError } from '../errors';
+import { dropStepsMarkdown } from '../paper/drop-steps-report';
+import { writeDropSteps } from '../paper/drop-steps-files';
 
 export const EVAL_OPTIONS: OptionSpecs = {
   checkpoint: { type: 'string', value: '<dir>', description: 'checkpoint folder, run folder (its latest checkpoint) or saved model folder' },
@@ -20,6 +22,8 @@ export const EVAL_OPTIONS: OptionSpecs = {
   backend: { type: 'string', value: '<name>', description: BACKEND_CHOICES.join(' | ') },
   plugin: { type: 'string', multiple: true, value: '<spec>', description: 'plugin to load first; repeatable' },
   json: { type: 'boolean', description: 'print the result as JSON' },
+  'drop-steps': { type: 'boolean', description: 'also the error with each residual step removed in turn (transitions kept); table and figure' },
+  out: { type: 'string', value: '<dir>', description: 'with --drop-steps: write drop-steps.{md,csv,json,svg} there (default: drop-steps)' },
 };
 
 function strict<T>(p: Parsed, name: string, kind: OptionKind<T>): T | undefined {
@@ -52,8 +56,11 @@ export async function evalCommand(argv: string[], io: Io): Promise<number> {
     images: strict(p, 'images', countOrAll()),
     backend: backend === undefined ? undefined : oneOf('--backend', backend, BACKEND_CHOICES),
     log: io.err,
+    dropSteps: bool(p, 'drop-steps'),
   });
+  if (r.dropSteps) for (const f of writeDropSteps(r.dropSteps, str(p, 'out') ?? 'drop-steps', `${r.split}, ${r.dataset}`)) io.err(`wrote ${f}`);
   if (bool(p, 'json')) io.out(JSON.stringify(r));
   else io.out(`${r.split} (${r.images} images of ${r.dataset}): loss ${r.loss.toFixed(4)} | top-1 error ${pct(r.top1Error)} | top-5 error ${pct(r.top5Error)}`);
+  if (r.dropSteps && !bool(p, 'json')) io.out(dropStepsMarkdown(r.dropSteps));
   return 0;
 }

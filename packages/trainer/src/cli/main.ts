@@ -1,3 +1,5 @@
+import { analyzeCommand } from './analyze';
+import { compareCommand } from './compare';
 import { CheckpointError, DataError, DivergenceError, FileError, InterruptedError, OptionError } from '../errors';
 import { evalCommand } from './eval';
 import { processIo, type Io } from './io';
@@ -12,6 +14,8 @@ const COMMANDS: Record<string, { run: (argv: string[], io: Io) => Promise<number
   models: { run: modelsCommand, summary: 'registered model names' },
   params: { run: paramsCommand, summary: 'parameter counts against the paper' },
   report: { run: reportCommand, summary: 'HTML page and PNG figures from run folders' },
+  compare: { run: compareCommand, summary: 'arms x paired seeds: final errors, paired differences with 95% intervals' },
+  analyze: { run: analyzeCommand, summary: 'roots, zero-stability, order and modified equation of every learned step' },
 };
 
 export function mainHelp(): string {

@@ -116,6 +116,13 @@ export async function loadData(c: TrainConfig, o: LoadDataOptions = {}): Promise
     return { dataset: { ...ds, inputShape: [side, side, 3] }, description: describe, warnings: [], used: {} };
   }
   const cifar = await import('@lm/data-cifar');
+  if (c.evalSplit === 'auto') {
+    // the official test split when the data has one, else the validation carve
+    if (c.dataset === 'synthetic') return loadData({ ...c, evalSplit: 'validation' }, o);
+    const whole = await loadData({ ...c, evalSplit: 'test' }, o).catch(() => undefined);
+    if (whole?.dataset.test) return whole;
+    return loadData({ ...c, evalSplit: 'validation' }, o);
+  }
   const synthetic = (): Dataset =>
     cifar.syntheticCifar({
       numClasses: c.syntheticClasses ?? (c.dataset === 'cifar100' ? 100 : 10),
@@ -170,7 +177,8 @@ export async function loadData(c: TrainConfig, o: LoadDataOptions = {}): Promise
 }
 
 /** The held-out split evaluated each epoch, by config. */
-export function heldOut(d: Dataset, which: 'validation' | 'test'): { name: 'validation' | 'test'; split: Split } | undefined {
+export function heldOut(d: Dataset, which: 'validation' | 'test' | 'auto'): { name: 'validation' | 'test'; split: Split } | undefined {
+  if (which === 'auto') return d.test ? { name: 'test', split: d.test } : heldOut(d, 'validation');
   if (which === 'test') {
     if (!d.test) throw new OptionError('--eval-split', '--eval-split test: this dataset has no test split; use --eval-split validation');
     return { name: 'test', split: d.test };

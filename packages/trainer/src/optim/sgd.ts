@@ -7,6 +7,10 @@ export interface SgdParam {
   name?: string;
   /** Apply weight decay to this parameter (default true, as PyTorch). */
   decay?: boolean;
+  /** This parameter's learning rate is lrScale · lr (default 1): a parameter group of its own. */
+  lrScale?: number;
+  /** This parameter's weight decay, overriding the optimizer's (when `decay`). */
+  weightDecay?: number;
 }
 
 export interface SgdOptions {
@@ -47,7 +51,7 @@ export const SGD_STEP_KERNEL = 'LmSgdStep';
  * With momentum 0 there is no buffer and d = g.
  */
 export class SGD {
-  readonly params: Required<SgdParam>[];
+  readonly params: (Required<Omit<SgdParam, 'weightDecay'>> & Pick<SgdParam, 'weightDecay'>)[];
   options: Required<SgdOptions>;
   steps = 0;
   private buffers: (tf.Tensor | null)[];
@@ -55,7 +59,7 @@ export class SGD {
   constructor(params: (SgdParam | tf.Variable)[], options: SgdOptions) {
     this.params = params.map((p) => {
       const q = p instanceof tf.Variable ? { variable: p } : p;
-      return { variable: q.variable, name: q.name ?? q.variable.name, decay: q.decay ?? true };
+      return { variable: q.variable, name: q.name ?? q.variable.name, decay: q.decay ?? true, lrScale: q.lrScale ?? 1, weightDecay: q.weightDecay };
     });
     this.options = {
       lr: options.lr,
@@ -85,14 +89,15 @@ export class SGD {
       const [next, buf] = tf.tidy(() => {
         const w = p.variable;
         let g: tf.Tensor = grad;
-        if (wd !== 0 && p.decay) g = tf.add(g, tf.mul(w, wd));
+        const decay = p.weightDecay ?? wd;
+        if (decay !== 0 && p.decay) g = tf.add(g, tf.mul(w, decay));
         let b: tf.Tensor | null = null;
         let d = g;
         if (mu !== 0) {
           b = old === null ? g.clone() : tf.add(tf.mul(old, mu), dampening === 0 ? g : tf.mul(g, 1 - dampening));
           d = nesterov ? tf.add(g, tf.mul(b, mu)) : b;
         }
-        return [tf.sub(w, tf.mul(d, lr)), b] as const;
+        return [tf.sub(w, tf.mul(d, lr * p.lrScale)), b] as const;
       });
       p.variable.assign(next);
       next.dispose();

@@ -18,7 +18,8 @@ export type BackendChoice = (typeof BACKEND_CHOICES)[number];
 export const WD_EXCLUDE_GROUPS = ['norm', 'bias', 'k'] as const;
 export type WdExcludeGroup = (typeof WD_EXCLUDE_GROUPS)[number];
 
-export const EVAL_SPLITS = ['validation', 'test'] as const;
+/** 'auto': the official test split when the data has one, else a validation set carved from the training set. */
+export const EVAL_SPLITS = ['validation', 'test', 'auto'] as const;
 export type EvalSplit = (typeof EVAL_SPLITS)[number];
 
 /** What a default may depend on: the preset, the options given, and the options resolved before it (table order). */
@@ -98,7 +99,7 @@ export const TRAIN_OPTION_TABLE = {
   /** Classes of the synthetic dataset (default: 100 for cifar100, else 10). */
   syntheticClasses: def({ kind: integer(2, 100_000), optional: true, onResume: 'refused' }),
   valSize: def({ kind: integer(0, INT_MAX), flag: 'val-size', help: 'validation images carved from the training set (default 5000)', default: (d) => d.preset.valSize ?? 5000, onResume: 'refused' }),
-  evalSplit: def({ kind: choice(EVAL_SPLITS, '<split>'), flag: 'eval-split', help: `held-out split evaluated each epoch: ${EVAL_SPLITS.join(', ')} (default validation)`, default: () => 'validation' as const, onResume: 'refused' }),
+  evalSplit: def({ kind: choice(EVAL_SPLITS, '<split>'), flag: 'eval-split', help: `held-out split evaluated each epoch: ${EVAL_SPLITS.join(', ')} (default: the preset's, else validation)`, default: (d) => d.preset.evalSplit ?? 'validation', onResume: 'refused' }),
   trainImages: def({ kind: countOrAll(), flag: 'train-images', help: "images per training epoch, a shuffled subset, or 'all' (default: all; quick: 20000)", default: (d) => d.preset.trainImages ?? 'all', onResume: 'refused' }),
   evalImages: def({ kind: countOrAll(), flag: 'eval-images', help: "held-out images evaluated per epoch, or 'all' (default: all)", default: () => 'all' as const, onResume: 'refused' }),
   augment: def({ kind: flag(false), flag: 'no-augment', help: 'no random crop and flip', default: () => true, onResume: 'refused' }),
@@ -111,6 +112,8 @@ export const TRAIN_OPTION_TABLE = {
   nesterov: def({ kind: flag(true), flag: 'nesterov', help: 'Nesterov momentum', default: () => false, onResume: 'refused' }),
   weightDecay: def({ kind: decimal('a number ≥ 0', (n) => n >= 0), flag: 'weight-decay', help: 'weight decay, PyTorch semantics (added to the gradient)', default: (d) => d.preset.weightDecay, onResume: 'refused' }),
   wdExclude: def<WdExcludeGroup[]>({ kind: choiceList(WD_EXCLUDE_GROUPS), flag: 'wd-exclude', help: `comma list of ${WD_EXCLUDE_GROUPS.join(', ')}: no weight decay on BN γ/β, biases, k_n`, default: () => [], onResume: 'refused' }),
+  coefficientLrScale: def({ kind: decimal('a number ≥ 0', (n) => n >= 0), flag: 'coefficient-lr-scale', help: 'learning-rate scale of the scheme coefficients k_n (default 1)', default: (d) => d.preset.coefficientLrScale ?? 1, onResume: 'refused' }),
+  coefficientWeightDecay: def({ kind: decimal('a number ≥ 0', (n) => n >= 0), flag: 'coefficient-weight-decay', help: "weight decay of the scheme coefficients k_n (default: the others')", default: (d) => d.preset.coefficientWeightDecay as number, optional: true, onResume: 'refused' }),
   schedule: def({ kind: scheduleKind, flag: 'schedule', help: 'constant | step:<e1>,<e2>[:<gamma>] | cosine[:<min lr>]', default: (d) => d.preset.schedule, onResume: 'refused' }),
   warmupEpochs: def({ kind: decimal('a number of epochs in [0, 10000]', (n) => n >= 0 && n <= 10_000, '<n>'), flag: 'warmup-epochs', help: 'linear learning-rate warm-up in epochs, at most --epochs', default: (d) => d.preset.warmupEpochs ?? 0, onResume: 'refused' }),
   seed: def({ kind: integer(0, SEED_MAX), flag: 'seed', help: `seed of initialisation, shuffling and augmentation, an integer in [0, ${SEED_MAX}] (default 0)`, default: () => 0, onResume: 'refused' }),

@@ -12,6 +12,8 @@ import type { SplitMetrics } from '../metrics';
 import { checkpointsDir, chooseCheckpoint, describeFallback, isCheckpointFolder, readCheckpointState, verifyCheckpoint } from './checkpoint';
 import { evaluate } from './evaluate';
 import { loadPlugins } from './plugins';
+import { readTestSplit } from '../paper/test-only-archive';
+import { evaluateDroppedSteps, type DropStepsResult } from '../paper/drop-steps-report';
 
 export interface EvaluateCheckpointOptions {
   /** A checkpoint folder, a run folder (its latest checkpoint, else its final `model/`), or a saved model folder. */
@@ -30,6 +32,8 @@ export interface EvaluateCheckpointOptions {
   log?: (line: string) => void;
   backendProbes?: BackendProbes;
   keepBackend?: boolean;
+  /** Also evaluate with each residual step removed in turn (`lm eval --drop-steps`). */
+  dropSteps?: boolean;
 }
 
 export interface EvaluateCheckpointResult extends SplitMetrics {
@@ -37,6 +41,7 @@ export interface EvaluateCheckpointResult extends SplitMetrics {
   modelDir: string;
   dataset: string;
   epoch?: number;
+  dropSteps?: DropStepsResult;
 }
 
 /** Finds the model folder and the run's config for a checkpoint, run folder or model folder. */
@@ -97,17 +102,25 @@ export async function evaluateCheckpoint(o: EvaluateCheckpointOptions): Promise<
     evalSplit: split === 'test' ? 'test' : 'validation',
     out: '.',
   });
-  const data = await loadData(config, { progress: 'silent' });
+  // --split test --data <archive>: the archive may hold only the test batch; normalise as in training
+  const testArchive = split === 'test' && o.data && o.data !== saved?.data && (config.dataset === 'cifar10' || config.dataset === 'cifar100') ? o.data : undefined;
+  const trainingData = testArchive ? { ...config, dataset: saved?.dataset ?? config.dataset, data: saved?.data, evalSplit: saved?.evalSplit ?? config.evalSplit } : config;
+  const data = await loadData(trainingData, { progress: 'silent' });
   if (data.notice) log(data.notice);
   const ds = data.dataset;
-  const target = split === 'train' ? ds.train : split === 'test' ? ds.test : ds.validation;
+  const norm = ds as { mean?: [number, number, number]; std?: [number, number, number] };
+  const target = testArchive
+    ? await readTestSplit(testArchive, config.dataset as 'cifar10', { mean: norm.mean!, std: norm.std! }, ds.numClasses)
+    : split === 'train' ? ds.train : split === 'test' ? ds.test : ds.validation;
   if (!target) {
     throw new OptionError('--split', `--split ${split}: this dataset has no ${split} split; choose one of: train${ds.validation ? ', validation' : ''}${ds.test ? ', test' : ''}`);
   }
   const model = await loadModel(found.modelDir);
   try {
-    const m = await evaluate(model, target, { batchSize: o.batchSize ?? 100, numClasses: ds.numClasses, maxImages: o.images === undefined || o.images === 'all' ? 0 : o.images });
-    return { ...m, split, modelDir: found.modelDir, dataset: data.description, epoch: found.epoch };
+    const evalOptions = { batchSize: o.batchSize ?? 100, numClasses: ds.numClasses, maxImages: o.images === undefined || o.images === 'all' ? 0 : o.images };
+    const m = await evaluate(model, target, evalOptions);
+    const dropSteps = o.dropSteps ? await evaluateDroppedSteps(model, target, evalOptions, m) : undefined;
+    return { ...m, split, modelDir: found.modelDir, dataset: testArchive ? `${data.description.split(' from ')[0]} test batch of ${testArchive}` : data.description, epoch: found.epoch, ...(dropSteps ? { dropSteps } : {}) };
   } finally {
     model.dispose();
   }

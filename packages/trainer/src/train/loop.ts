@@ -249,7 +249,7 @@ function buildRun(config: TrainConfig, outDir: string, data: LoadedData, backend
   const held = heldOut(ds, config.evalSplit);
   checkAgainstData(config, ds.numClasses, ds.inputShape);
   const model = buildModel(config, ds.numClasses, ds.inputShape);
-  const params = trainableParams(model, config.wdExclude);
+  const params = trainableParams(model, config.wdExclude, { lrScale: config.coefficientLrScale, weightDecay: config.coefficientWeightDecay });
   const sgd = new SGD(params, { lr: config.lr, momentum: config.momentum, weightDecay: config.weightDecay, nesterov: config.nesterov });
   const trainSize = config.trainImages === 'all' ? ds.train.size : Math.min(config.trainImages, ds.train.size);
   const stepsPerEpoch = Math.floor(trainSize / config.batchSize);

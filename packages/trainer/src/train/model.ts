@@ -38,8 +38,18 @@ export function weightGroup(name: string, coefficients: ReadonlySet<string> = ne
   return 'weight';
 }
 
+/** The scheme coefficients (k_n) as a parameter group: learning-rate scale and weight decay of their own. */
+export interface CoefficientGroup {
+  lrScale?: number;
+  weightDecay?: number;
+}
+
 /** The trainable weights as optimizer parameters; weight decay on all except the excluded groups. */
-export function trainableParams(model: tfl.LayersModel, exclude: readonly WdExcludeGroup[] = []): Required<SgdParam>[] {
+export function trainableParams(
+  model: tfl.LayersModel,
+  exclude: readonly WdExcludeGroup[] = [],
+  coefficientGroup: CoefficientGroup = {},
+): (Required<Pick<SgdParam, 'variable' | 'name' | 'decay'>> & SgdParam)[] {
   const coefficients = schemeCoefficientNames(model);
   return model.trainableWeights.map((w, i) => {
     const group = weightGroup(w.originalName ?? w.name, coefficients);
@@ -47,6 +57,9 @@ export function trainableParams(model: tfl.LayersModel, exclude: readonly WdExcl
       variable: w.read() as tf.Variable,
       name: `${i}:${w.originalName ?? w.name}`,
       decay: group === 'weight' || !exclude.includes(group),
+      ...(group === 'k'
+        ? { lrScale: coefficientGroup.lrScale ?? 1, ...(coefficientGroup.weightDecay !== undefined ? { weightDecay: coefficientGroup.weightDecay } : {}) }
+        : {}),
     };
   });
 }
