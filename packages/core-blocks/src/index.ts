@@ -3,8 +3,6 @@ import { registry } from './registry';
 
 export { Registry, registry, RegistryError, UnknownEntryError, DuplicateEntryError, ENTRY_KINDS } from './registry';
 export type { EntryKind, RegistryEntries } from './registry';
-export { loadPlugin, PluginLoadError } from './plugin';
-export type { LmPlugin } from './plugin';
 export { buildBranch, BranchShapeError } from './block';
 export type { BlockDefinition, BranchSpec } from './block';
 export type {
@@ -40,7 +38,5 @@ export { ChannelSlice } from './layers/channel-slice';
 export { firstShape, singleInput } from './layers/util';
 export { conv, batchNorm, relu, bnRelu, layerSeed } from './layers/ops';
 export type { ConvOptions } from './layers/ops';
-export { writeFileAtomic } from './io/atomic-write';
-export { saveModel, loadModel, readModelArtifacts, modelToArtifacts, ModelFileError } from './io/model-files';
 
 registerBuiltinBlocks(registry);

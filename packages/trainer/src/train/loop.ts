@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { saveModel, writeFileAtomic } from '@lm/core-blocks';
+import { saveModel, writeFileAtomic } from '@lm/core-blocks/node';
 import { getModelRandomState, type ModelRandomState, setModelRandomState } from '@lm/stochastic';
 import { resolveConfig, type TrainConfig, type TrainOverrides } from '../config';
 import { DivergenceError, InterruptedError, OptionError } from '../errors';
