@@ -1,5 +1,6 @@
 import { DivergenceError, InterruptedError, OptionError } from '../errors';
 import { evalCommand } from './eval';
+import { exportCommand } from './export';
 import { processIo, type Io } from './io';
 import { modelsCommand } from './models';
 import { paramsCommand } from './params';
@@ -12,6 +13,7 @@ const COMMANDS: Record<string, { run: (argv: string[], io: Io) => Promise<number
   models: { run: modelsCommand, summary: 'registered model names' },
   params: { run: paramsCommand, summary: 'parameter counts against the paper' },
   report: { run: reportCommand, summary: 'HTML page and PNG figures from run folders' },
+  export: { run: exportCommand, summary: 'the weights with PyTorch names and layouts (--format safetensors)' },
 };
 
 export function mainHelp(): string {
