@@ -1,8 +1,11 @@
 import { defineConfig } from 'tsup';
 import { packageBuild } from '../../tools/tsup.preset';
 
+// tsup keeps dependencies and peers external, not optionalDependencies: the native parts are loaded at run time.
+const external = ['@lm/backend-onednn', '@lm/data-imagenet', 'sharp'];
+
 export default defineConfig([
-  packageBuild(),
+  packageBuild({ external }),
   // The `lm` bin: ESM only, with a shebang; it does not clean the library build.
-  packageBuild({ entry: { cli: 'src/cli.ts' }, format: ['esm'], dts: false, clean: false, banner: { js: '#!/usr/bin/env node' } }),
+  packageBuild({ entry: { cli: 'src/cli.ts' }, format: ['esm'], dts: false, clean: false, external, banner: { js: '#!/usr/bin/env node' } }),
 ]);

@@ -5,10 +5,7 @@ export { Registry, registry, RegistryError, UnknownEntryError, DuplicateEntryErr
 export type { EntryKind, RegistryEntries, RegisterOptions } from './registry';
 export { addProviderSource, findOptionKeyProvider, findProvider, howToProvide, knownProviders, providerHint } from './providers';
 export type { ProviderManifest, ProviderMatch } from './providers';
-export { installedProviders } from './installed-providers';
 export { strategyOptionKey, strategyOptionKeys, toStrategyChoice } from './strategy-options';
-export { loadPlugin, PluginLoadError } from './plugin';
-export type { LmPlugin } from './plugin';
 export { buildBranch, BranchShapeError } from './block';
 export type { BlockDefinition, BranchSpec } from './block';
 export type {
@@ -52,7 +49,5 @@ export { conv, batchNorm, relu, bnRelu, layerSeed } from './layers/ops';
 export type { ConvOptions } from './layers/ops';
 export { CONV_INITS, CONV_PADDINGS, TFJS_CONV_CONVENTIONS, convKernelInitializer, currentConvConventions, withConvConventions } from './conv-conventions';
 export type { ConvConventions } from './conv-conventions';
-export { writeFileAtomic } from './io/atomic-write';
-export { saveModel, loadModel, readModelArtifacts, modelToArtifacts, ModelFileError } from './io/model-files';
 
 registerBuiltinBlocks(registry);

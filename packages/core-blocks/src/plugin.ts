@@ -1,7 +1,8 @@
 import { existsSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { registry as globalRegistry, type Registry } from './registry';
+// The package's own main entry (external in the build), so the Node entry shares its registry and classes.
+import { registry as globalRegistry, type Registry } from '@lm/core-blocks';
 
 /** A plugin module: an npm package or a file exporting `register(registry)`. */
 export interface LmPlugin {

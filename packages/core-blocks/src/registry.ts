@@ -150,5 +150,10 @@ export class Registry {
   }
 }
 
-/** The process-wide registry that built-in blocks, schemes, strategies and models register into. */
-export const registry = new Registry();
+/**
+ * The process-wide registry that built-in blocks, schemes, strategies and models register into. It lives on
+ * `globalThis` under a `Symbol.for` key, so the ESM and CJS builds (and a bundled copy) of this package share one.
+ */
+const GLOBAL_REGISTRY = Symbol.for('@lm/core-blocks/registry@1');
+type RegistryHolder = { [GLOBAL_REGISTRY]?: Registry };
+export const registry: Registry = ((globalThis as RegistryHolder)[GLOBAL_REGISTRY] ??= new Registry());

@@ -1,7 +1,8 @@
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadPlugin, PluginLoadError, Registry } from '../src/index';
+import { Registry } from '../src/index';
+import { loadPlugin, PluginLoadError } from '../src/node';
 
 const here = dirname(fileURLToPath(import.meta.url));
 

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { conv, loadModel, saveModel, withConvConventions, type ConvConventions } from '@lm/core-blocks';
+import { conv, withConvConventions, type ConvConventions } from '@lm/core-blocks';
+import { loadModel, saveModel } from '@lm/core-blocks/node';
 import { classifierInitializers, CONVENTION_PRESETS, createModel, LinearMultiStep, lmCoefficients, resolveConventions } from '../src/index';
 import { useCpu } from './setup-backend';
 

@@ -5,7 +5,8 @@ import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadModel, loadPlugin, registry, saveModel } from '@lm/core-blocks';
+import { registry } from '@lm/core-blocks';
+import { loadModel, loadPlugin, saveModel } from '@lm/core-blocks/node';
 import { buildNetwork, createModel, invertRevNetStep, lmCoefficients, type NetworkConfig } from '../src/index';
 import { useCpu } from './setup-backend';
 

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadModel, saveModel } from '@lm/core-blocks';
+import { loadModel, saveModel } from '@lm/core-blocks/node';
 import { buildNetwork } from '@lm/schemes';
 import { getModelRandomState, resetModelRandomState, setModelRandomState, stochasticLayers } from '../src';
 import { sampleInput, smallConfig, STRATEGIES, useCpu } from './helpers';

@@ -42,3 +42,5 @@ export { writeMetricsLog, readMetricsLog, formatEpochLine } from './log';
 export type { EpochRecord } from './log';
 export { OptionError, DivergenceError, InterruptedError } from './errors';
 export { main } from './cli/main';
+export { torchStateDict, encodeSafetensors, ExportError } from './export/safetensors';
+export type { TorchTensor } from './export/safetensors';

@@ -1,4 +1,4 @@
-import { writeFileAtomic } from '@lm/core-blocks';
+import { writeFileAtomic } from '@lm/core-blocks/node';
 import type { SplitMetrics } from './metrics';
 
 /** One line of `metrics.jsonl`: everything measured in one epoch. */

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { saveModel } from '@lm/core-blocks';
+import { saveModel } from '@lm/core-blocks/node';
 import { createModel, lmStepLayers } from '@lm/schemes';
 import { analyseLmStep, analyseTwoStep } from '../src/paper/two-step-analysis';
 import { analyseSteps, analysisCsv, analysisMarkdown } from '../src/paper/analyze';

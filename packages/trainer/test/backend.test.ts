@@ -35,12 +35,16 @@ describe('backend selection', () => {
     expect(s).toEqual({ name: 'onednn', line: 'backend: onednn (tfjs-node not installed; oneDNN addon loaded, 2 threads)' });
   });
 
-  it('auto falls back to cpu with the onednn load error and its fix on one line', async () => {
-    const s = await chooseBackend('auto', probes({}));
-    expect(s.name).toBe('cpu');
-    expect(s.line.split('\n')).toHaveLength(1);
-    expect(s.line).toContain('backend: cpu (tfjs-node not installed; oneDNN addon not loaded: @lm/backend-onednn: the native addon is not built');
-    expect(s.line).toContain('Fix: install oneDNN and build the addon: sudo apt-get install -y libdnnl-dev');
+  it('auto never falls back to cpu: an error naming --backend, how slow cpu is, the onednn load error and its fix', async () => {
+    const err = await chooseBackend('auto', probes({})).catch((e: unknown) => e as Error);
+    expect(err).toBeInstanceOf(OptionError);
+    const m = (err as Error).message;
+    expect(m.split('\n')).toHaveLength(1);
+    expect(m).toContain('--backend auto found no fast backend (tfjs-node not installed; oneDNN addon not loaded: @lm/backend-onednn: the native addon is not built');
+    expect(m).toContain('0.15 images/s');
+    expect(m).toContain('Fix: install oneDNN and build the addon: sudo apt-get install -y libdnnl-dev');
+    expect(m).toContain('npm rebuild @lm/backend-onednn');
+    expect(m).toMatch(/pass --backend cpu$/);
   });
 
   it('an explicit choice that is unavailable is an error naming --backend and why', async () => {

@@ -5,7 +5,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
-import { readModelArtifacts } from '@lm/core-blocks';
+import { readModelArtifacts } from '@lm/core-blocks/node';
 import type { TrainOverrides } from '../src/config';
 
 export const PKG = resolve(dirname(fileURLToPath(import.meta.url)), '..');

@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { saveModel } from '@lm/core-blocks';
+import { saveModel } from '@lm/core-blocks/node';
 import { createModel } from '@lm/schemes';
 import { PKG, tmp } from './helpers';
 

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { saveModel } from '@lm/core-blocks';
+import { saveModel } from '@lm/core-blocks/node';
 import { createModel } from '@lm/schemes';
 import { ArraySplit, syntheticCifar } from '@lm/data-cifar';
 import { resolveConfig } from '../src/config';

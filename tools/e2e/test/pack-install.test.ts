@@ -58,7 +58,7 @@ describe('packed packages installed in a fresh project outside the workspace', (
     for (const p of PACKAGES) {
       const files = execFileSync('tar', ['-tzf', tarballs[p]!], { encoding: 'utf8' }).trim().split('\n').map((f) => f.replace(/^package\//, ''));
       expect(files, p).toEqual(expect.arrayContaining(['package.json', 'README.md', 'LICENSE', 'dist/index.js', 'dist/index.cjs', 'dist/index.d.ts']));
-      const allowed = p === 'backend-onednn' || p === 'data-imagenet' ? /^(package\.json|README\.md|LICENSE|dist\/|native\/|scripts\/|binding\.gyp$)/ : /^(package\.json|README\.md|LICENSE|dist\/)/;
+      const allowed = p === 'backend-onednn' || p === 'data-imagenet' ? /^(package\.json|README\.md|CHANGELOG\.md|LICENSE|dist\/|native\/|scripts\/|binding\.gyp$)/ : /^(package\.json|README\.md|CHANGELOG\.md|LICENSE|dist\/)/;
       expect(files.filter((f) => !allowed.test(f)), p).toEqual([]);
       expect(files.some((f) => f.includes('.test.')), p).toBe(false);
     }

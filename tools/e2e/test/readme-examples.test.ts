@@ -1,63 +1,78 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { transformWithEsbuild } from 'vite';
+import { describe, it } from 'vitest';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const root = join(here, '..', '..', '..');
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+const READMES = ['README.md', 'apps/web/README.md', 'benchmarks/README.md',
+  ...['backend-onednn', 'core-blocks', 'data-cifar', 'data-imagenet', 'schemes', 'stochastic', 'trainer'].map((p) => `packages/${p}/README.md`)];
 
-/** The `// <file>.ts` code blocks of the root README's worked examples, verbatim, in order. */
-function workedExamples(): { file: string; code: string }[] {
-  const readme = readFileSync(join(root, 'README.md'), 'utf8');
-  const start = readme.indexOf('## Worked examples');
-  if (start < 0) throw new Error("README.md has no '## Worked examples' section");
-  const end = readme.indexOf('\n## ', start + 1);
-  const section = readme.slice(start, end < 0 ? undefined : end);
-  return [...section.matchAll(/```ts\n\/\/ (\S+\.ts)\n([\s\S]*?)```/g)].map((m) => ({ file: m[1]!, code: `// ${m[1]}\n${m[2]}` }));
+/**
+ * How the test runs a block, from an HTML comment on the line before it (invisible on GitHub and npm):
+ * `<!-- example: {"module": "my-block.js"} -->` writes the block (compiled to JS) as a module the next blocks
+ * import; `"replace": [[from, to], ...]` shrinks a long run (epochs, batch sizes) to seconds; `"skip": why`.
+ */
+interface Directive {
+  module?: string;
+  replace?: [string, string][];
+  skip?: string;
 }
 
-describe("the root README's worked examples run as written", () => {
-  let dir: string;
-  const examples = workedExamples();
-  beforeAll(() => {
-    // inside the workspace, so that the @lm packages resolve (from source, as every test here)
-    dir = mkdtempSync(join(here, '..', '.readme-examples-'));
-    for (const { file, code } of examples) writeFileSync(join(dir, file), code);
-  });
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+interface Example {
+  readme: string;
+  line: number;
+  code: string;
+  directive: Directive;
+}
 
-  it('has one definition and one use for each extension point', () => {
-    expect(examples.map((e) => e.file)).toEqual(['my-block.ts', 'use-my-block.ts', 'ab3.ts', 'use-ab3.ts', 'residual-noise.ts', 'use-residual-noise.ts']);
-  });
+function examples(readme: string): Example[] {
+  const lines = readFileSync(join(root, readme), 'utf8').split('\n');
+  const out: Example[] = [];
+  for (let i = 0; i < lines.length; i++) {
+    if (!/^```(ts|typescript|js|javascript)\s*$/.test(lines[i]!)) continue;
+    const start = i;
+    const body: string[] = [];
+    while (++i < lines.length && !lines[i]!.startsWith('```')) body.push(lines[i]!);
+    const comment = /^<!-- example: (.*) -->$/.exec(lines[start - 1] ?? '');
+    out.push({ readme, line: start + 1, code: body.join('\n'), directive: comment ? (JSON.parse(comment[1]!) as Directive) : {} });
+  }
+  return out;
+}
 
-  const run = (file: string) => {
-    const r = spawnSync(join(root, 'node_modules', '.bin', 'tsx'), ['--conditions=@lm/source', file], {
-      cwd: dir,
-      encoding: 'utf8',
-      env: { ...process.env, LM_ONEDNN_QUIET: '1' },
+/** Runs a README's examples in order in one folder inside the repository (so packages resolve as installed: dist/). */
+async function runReadme(readme: string, list: Example[]): Promise<void> {
+  const dir = join(root, 'node_modules', '.cache', 'lm-readme-examples', readme.replace(/[/.]/g, '_'));
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  try {
+    for (const [n, ex] of list.entries()) {
+      let code = ex.code;
+      for (const [from, to] of ex.directive.replace ?? []) {
+        if (!code.includes(from)) throw new Error(`${readme}:${ex.line}: the example no longer contains '${from}' (fix its <!-- example --> comment)`);
+        code = code.replaceAll(from, to);
+      }
+      if (ex.directive.module) {
+        writeFileSync(join(dir, ex.directive.module), (await transformWithEsbuild(code, 'module.ts', { format: 'esm' })).code);
+        continue;
+      }
+      const file = join(dir, `example-${n}.mts`);
+      writeFileSync(file, code);
+      const r = spawnSync(process.execPath, ['--import', 'tsx', file], { cwd: dir, encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '' } });
+      if (r.status !== 0) throw new Error(`${readme}:${ex.line}: the example exits ${r.status}:\n${r.stderr.slice(-3000)}`);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+describe('every TypeScript/JavaScript example in a README runs', () => {
+  for (const readme of READMES.filter((r) => existsSync(join(root, r)))) {
+    const all = examples(readme);
+    const skipped = all.filter((e) => e.directive.skip);
+    it.skipIf(all.length === skipped.length)(`${readme} (${all.length} examples${skipped.length ? `, ${skipped.length} skipped: ${skipped.map((s) => s.directive.skip).join('; ')}` : ''})`, async () => {
+      await runReadme(relative(root, join(root, readme)), all.filter((e) => !e.directive.skip));
     });
-    if (r.status !== 0) throw new Error(`${file} failed (exit ${r.status}):\n${r.stdout}\n${r.stderr}`);
-    return r.stdout;
-  };
-
-  it('a block: the plugin trains inside LM-ResNet-20 and the k_n are printed', () => {
-    const out = run('use-my-block.ts');
-    const losses = [...out.matchAll(/loss (\S+)/g)].map((m) => Number(m[1]));
-    expect(losses.length).toBe(3);
-    expect(losses.every(Number.isFinite)).toBe(true);
-    const ks = out.slice(out.lastIndexOf('[')).match(/-?\d+(\.\d+)?(e-?\d+)?/g)!.map(Number);
-    expect(ks.length).toBe(6);
-    expect(ks.every((k) => Number.isFinite(k) && k !== 0)).toBe(true);
-  });
-
-  it('a multi-step scheme: Adams-Bashforth 3 steps every step that has two past evaluations', () => {
-    const out = run('use-ab3.ts');
-    expect(out).toContain('5 Adams-Bashforth 3 steps');
-    expect(out).toContain('[ 2, 10 ]');
-  });
-
-  it('a strategy: its shorthand key works next to stochastic depth, in every step', () => {
-    expect(run('use-residual-noise.ts')).toContain('9 steps with both');
-  });
+  }
 });

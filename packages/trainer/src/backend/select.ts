@@ -76,7 +76,9 @@ export const defaultProbes: BackendProbes = {
 
 /**
  * Chooses the backend. `auto`: tensorflow when tfjs-node(-gpu) imports, else onednn when its addon
- * loads, else cpu. An explicit choice that is unavailable is an error naming --backend and why.
+ * loads; never the pure-JS cpu backend, which is only taken when asked for (`--backend cpu`): without a fast
+ * backend `auto` is an error that says how slow cpu is and how to get onednn. An explicit choice that is
+ * unavailable is an error naming --backend and why.
  */
 export async function chooseBackend(requested: BackendChoice = 'auto', probes: BackendProbes = defaultProbes): Promise<BackendSelection> {
   if (requested === 'cpu') return { name: 'cpu', line: 'backend: cpu (requested with --backend cpu)' };
@@ -107,8 +109,19 @@ export async function chooseBackend(requested: BackendChoice = 'auto', probes: B
     return { name: 'onednn', line: `backend: onednn (${t.reason}; oneDNN addon loaded${o.threads ? `, ${o.threads} threads` : ''})` };
   }
   const e = o.error ?? new Error('oneDNN addon not loaded');
-  return { name: 'cpu', line: `backend: cpu (${t.reason}; oneDNN addon not loaded: ${firstLine(e.message)} ${fixOf(e)})` };
+  throw new OptionError(
+    '--backend',
+    `--backend auto found no fast backend (${t.reason}; oneDNN addon not loaded: ${firstLine(e.message)}). ` +
+      `Only the pure-JS cpu backend is left, ${CPU_SLOWNESS}. ${fixOf(e)}; ${HOW_TO_GET_ONEDNN}. ` +
+      'To train on the cpu backend anyway, pass --backend cpu',
+  );
 }
+
+/** How slow the pure-JS backend is (README, "Benchmarks"): said whenever auto would have fallen back to it. */
+const CPU_SLOWNESS = 'which trains ResNet-20 at about 0.15 images/s on 2 cores (one step of batch 128 takes about 14 minutes; onednn is over 1000x faster)';
+const HOW_TO_GET_ONEDNN =
+  'the addon builds when oneDNN is found (apt-get install libdnnl-dev, or DNNL_ROOT=<prefix>) and the install script of ' +
+  '@lm/backend-onednn may run (npm rebuild @lm/backend-onednn; see "Installing" in the README for npm, pnpm and bun)';
 
 /** Chooses the backend, activates it with `tf.setBackend` and returns the choice. */
 export async function selectBackend(requested: BackendChoice = 'auto', probes: BackendProbes = defaultProbes): Promise<BackendSelection> {

@@ -2,6 +2,7 @@ import { analyzeCommand } from './analyze';
 import { compareCommand } from './compare';
 import { CheckpointError, DataError, DivergenceError, FileError, InterruptedError, OptionError } from '../errors';
 import { evalCommand } from './eval';
+import { exportCommand } from './export';
 import { processIo, type Io } from './io';
 import { modelsCommand } from './models';
 import { paramsCommand } from './params';
@@ -16,6 +17,7 @@ const COMMANDS: Record<string, { run: (argv: string[], io: Io) => Promise<number
   report: { run: reportCommand, summary: 'HTML page and PNG figures from run folders' },
   compare: { run: compareCommand, summary: 'arms x paired seeds: final errors, paired differences with 95% intervals' },
   analyze: { run: analyzeCommand, summary: 'roots, zero-stability, order and modified equation of every learned step' },
+  export: { run: exportCommand, summary: 'the weights with PyTorch names and layouts (--format safetensors)' },
 };
 
 export function mainHelp(): string {

@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 import { join } from 'node:path';
-import { loadModel, writeFileAtomic } from '@lm/core-blocks';
+import { loadModel, writeFileAtomic } from '@lm/core-blocks/node';
 import '@lm/schemes';
 import '@lm/stochastic';
 import { locateModel } from '../train/evaluate-checkpoint';

@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeFileAtomic } from '@lm/core-blocks';
+import { writeFileAtomic } from '@lm/core-blocks/node';
 import { axes, escapeXml, PALETTE, svgDocument } from '../report/svg-plot';
 import type { CompareResult } from './compare';
 

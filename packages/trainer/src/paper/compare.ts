@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeFileAtomic } from '@lm/core-blocks';
+import { writeFileAtomic } from '@lm/core-blocks/node';
 import { OptionError } from '../errors';
 import { readMetricsLog } from '../log';
 import type { TrainConfig } from '../config';

@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeFileAtomic } from '@lm/core-blocks';
+import { writeFileAtomic } from '@lm/core-blocks/node';
 import { dropStepsCsv, dropStepsMarkdown, dropStepsSvg, type DropStepsResult } from './drop-steps-report';
 
 /** Writes drop-steps.{md,csv,json,svg} into `out`; returns the paths. */

@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
-import sharp from 'sharp';
+import type Sharp from 'sharp';
 import { OptionError } from '../errors';
 import { type EpochRecord, readMetricsLog } from '../log';
 import { barPanel, escapeXml, linePanel, svgDocument } from './svg-plot';
@@ -151,6 +151,7 @@ export async function writeReport(runDirs: string[], o: ReportOptions): Promise<
     ['error-curves', errorCurvesSvg(runs, width), 'Top-1 error during training: training data (left) and held-out data (right), as in the paper\'s Figures 3 and 5.'],
     ['k-values', kValuesSvg(runs, width), 'Learned scheme coefficients (k_n of each LM step) at the last epoch, as in the paper\'s Figure 4.'],
   ];
+  const sharp = await loadSharp();
   for (const [name, svg] of figures) {
     const svgPath = join(out, `${name}.svg`);
     const pngPath = join(out, `${name}.png`);
@@ -182,4 +183,13 @@ ${figures.map(([name, , caption]) => `<figure><img src="${name}.png" alt="${name
   writeFileSync(htmlPath, html);
   files.unshift(htmlPath);
   return { files, runs };
+}
+
+/** sharp (SVG to PNG) is an optional dependency of @lm/trainer: only reports need it. */
+async function loadSharp(): Promise<typeof Sharp> {
+  try {
+    return (await import('sharp')).default;
+  } catch (err) {
+    throw new Error(`lm report draws its PNG figures with sharp, which did not load (${(err as Error).message.split('\n')[0]}). Install it: npm install sharp`);
+  }
 }

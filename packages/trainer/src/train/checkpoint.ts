@@ -3,7 +3,7 @@ import { closeSync, existsSync, fsyncSync, lstatSync, mkdirSync, openSync, readd
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { readModelArtifacts, saveModel, writeFileAtomic } from '@lm/core-blocks';
+import { readModelArtifacts, saveModel, writeFileAtomic } from '@lm/core-blocks/node';
 import { packSgdState, type SGD, unpackSgdState } from '../optim/sgd';
 import type { TrainConfig } from '../config';
 import { CheckpointError, NonFiniteWeightsError } from '../errors';

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { loadModel } from '@lm/core-blocks';
+import { loadModel } from '@lm/core-blocks/node';
 import '@lm/schemes';
 import '@lm/stochastic';
 import { resolveConfig, type BackendChoice, type EvalSplit, type TrainConfig } from '../config';

@@ -1,7 +1,8 @@
 import { dirname, join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { registry, saveModel, writeFileAtomic } from '@lm/core-blocks';
+import { registry } from '@lm/core-blocks';
+import { saveModel, writeFileAtomic } from '@lm/core-blocks/node';
 import { getModelRandomState, type ModelRandomState, setModelRandomState } from '@lm/stochastic';
 import { resolveConfig, validateConfig, type TrainConfig, type TrainOverrides } from '../config';
 import { asFileError, DataError, DivergenceError, InterruptedError, NonFiniteWeightsError, OptionError } from '../errors';

@@ -1,5 +1,5 @@
 import { isAbsolute, resolve } from 'node:path';
-import { loadPlugin } from '@lm/core-blocks';
+import { loadPlugin } from '@lm/core-blocks/node';
 
 const loaded = new Set<string>();
 
