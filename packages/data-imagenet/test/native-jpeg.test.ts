@@ -316,7 +316,8 @@ describe('choosing the JPEG decoder', () => {
     }
   });
 
-  it('writes the same floats into a batch as sample() returns for that image (both flips, every transform)', async () => {
+  // decodes the fixture tree six times over: minutes on a loaded machine, seconds on an idle one
+  it('writes the same floats into a batch as sample() returns for that image (both flips, every transform)', { timeout: 600_000 }, async () => {
     const ds = await loadImageNet({ trainDir: join(root, 'train'), onWarning: () => undefined });
     for (const augment of ['random-resized-crop', 'scale', false] as const) {
       for await (const b of ds.train.rawBatches({ batchSize: 4, augment, seed: 9, epoch: 2 })) {
