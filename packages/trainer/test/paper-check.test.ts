@@ -117,6 +117,6 @@ describe.skipIf(!torch)('paper check: our networks against the PyTorch reference
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }
-    });
+    }, 600_000); // ~15 s on a quiet 2-core machine; far more when it is shared
   }
 });
