@@ -3,6 +3,7 @@ import { OptionError, oneOf } from '../errors';
 import { parseSchedule } from '../optim/schedules';
 import { DATASET_NAMES, PRESETS, PRESET_NAMES } from '../presets';
 import { train } from '../train/loop';
+import { trainDistributed } from '../distributed/command';
 import { bool, json, list, number, optionHelp, parse, str, type OptionSpecs } from './args';
 import type { Io } from './io';
 
@@ -40,6 +41,8 @@ export const TRAIN_OPTIONS: OptionSpecs = {
   'keep-checkpoints': { type: 'string', value: '<n>', description: 'checkpoints kept (default 2)' },
   resume: { type: 'string', value: '[dir]', description: 'continue the run in dir (or --out) from its latest checkpoint' },
   progress: { type: 'string', value: '<mode>', description: 'auto | bar | lines | silent (default auto: a bar on a terminal)' },
+  distributed: { type: 'boolean', description: 'data-parallel: one rank of `mpirun -np N` / `srun`; the global --batch-size is split over ranks' },
+  'sync-bn': { type: 'boolean', description: 'with --distributed: batch-norm statistics of the global batch (synchronised over ranks)' },
 };
 
 export function trainHelp(): string {
@@ -123,6 +126,7 @@ export async function trainCommand(argv: string[], io: Io): Promise<number> {
     io.out(trainHelp());
     return 0;
   }
+  if (argv.includes('--distributed')) return (await trainDistributed(overrides, { resume, progress, syncBn: argv.includes('--sync-bn') || undefined }, io)).code;
   const r = await train(overrides, { resume, progress: (progress as 'auto') ?? 'auto', log: io.out, handleSignals: true });
   r.model.dispose();
   return 0;

@@ -26,6 +26,7 @@ import { evaluate } from './evaluate';
 import { buildModel, kValues, trainableParams } from './model';
 import { loadPlugins, normalisePluginSpecs } from './plugins';
 import { versions } from '../version';
+import type { DistributedHooks } from '../distributed/hooks';
 
 export interface TrainOptions {
   /** Continue the run in this folder from its latest checkpoint (true: the folder `out` of the config). */
@@ -47,6 +48,8 @@ export interface TrainOptions {
    * (the CLI sets this; a second signal exits at once). Default false.
    */
   handleSignals?: boolean;
+  /** Data-parallel training: this process is one rank (see distributed/hooks.ts). */
+  distributed?: DistributedHooks;
 }
 
 export interface TrainResult {
@@ -62,6 +65,8 @@ export interface TrainResult {
 /** Runs (or resumes) a training run; see the package README for the run folder's layout. */
 export async function train(overrides: TrainOverrides | TrainConfig = {}, options: TrainOptions = {}): Promise<TrainResult> {
   const now = options.now ?? Date.now;
+  const dist = options.distributed;
+  const writer = !dist || dist.writer;
   const progress: ProgressSink =
     typeof options.progress === 'object' ? options.progress : createProgress({ mode: options.progress ?? 'auto' });
   const out = options.log ?? ((line: string) => process.stdout.write(`${line}\n`));
@@ -129,12 +134,13 @@ export async function train(overrides: TrainOverrides | TrainConfig = {}, option
     sums = s.trainSums;
     lastCheckpoint = resumeFrom;
     log(`resuming ${resumeFrom}: epoch ${epoch + 1}, step ${stepInEpoch}/${stepsPerEpoch} (global step ${globalStep})`);
-  } else {
+  } else if (writer) {
     writeFileAtomic(join(outDir, 'config.json'), JSON.stringify(config, null, 2));
   }
+  await dist?.start({ config, model, trainSize, train: ds.train, resumedFrom: resumeFrom, globalStep });
   log(`model: ${config.model} (${params.reduce((n, p) => n + p.variable.size, 0)} trainable parameters) | data: ${data.description}`);
   log(`run folder: ${outDir}`);
-  writeMetricsLog(join(outDir, 'metrics.jsonl'), history);
+  if (writer) writeMetricsLog(join(outDir, 'metrics.jsonl'), history);
 
   const lrAt = (e: number, s: number) =>
     learningRate({ lr: config.lr, schedule: config.schedule, epochs: config.epochs, warmupEpochs: config.warmupEpochs }, { epoch: e, step: s, stepsPerEpoch });
@@ -156,6 +162,7 @@ export async function train(overrides: TrainOverrides | TrainConfig = {}, option
     createdAt: new Date(now()).toISOString(),
   });
   const checkpoint = async (atEpoch: number, atStep: number) => {
+    if (!writer) return;
     const lr = lrAt(Math.min(atEpoch, config.epochs - 1), atStep);
     lastCheckpoint = await writeCheckpoint(outDir, model, sgd, stateNow(atEpoch, atStep, lr), { keep: config.keepCheckpoints, ...options.checkpoint });
     lastCheckpointAt = now();
@@ -184,7 +191,7 @@ export async function train(overrides: TrainOverrides | TrainConfig = {}, option
       let epochImages = 0;
       const acc = new MetricAccumulator(numClasses, sums);
       let lr = lrAt(epoch, stepInEpoch);
-      const batches = ds.train.batches({
+      const batches = (dist ? dist.trainSplit(ds.train) : ds.train).batches({
         batchSize,
         shuffle: true,
         augment: config.augment,
@@ -203,14 +210,15 @@ export async function train(overrides: TrainOverrides | TrainConfig = {}, option
             logits = tf.keep(l);
             return softmaxCrossEntropy(l, ys);
           }, vars);
-          const loss = value.dataSync()[0]!;
+          const loss = dist ? dist.reduceStep(grads, vars, value, logits!, labels, acc) : value.dataSync()[0]!;
           if (!Number.isFinite(loss)) {
             tf.dispose([xs, ys, value, logits!, ...Object.values(grads)]);
             progress.done();
             throw new DivergenceError(epoch + 1, stepInEpoch + 1, loss, lastCheckpoint ?? latestCheckpoint(outDir));
           }
           sgd.step(vars.map((v) => grads[v.name]!), lr);
-          acc.add(loss, logits!, labels);
+          if (!dist) acc.add(loss, logits!, labels);
+          if (dist?.stopRequested) stopSignal = dist.stopRequested;
           tf.dispose([xs, ys, value, logits!, ...Object.values(grads)]);
           stepInEpoch++;
           globalStep++;
@@ -243,7 +251,7 @@ export async function train(overrides: TrainOverrides | TrainConfig = {}, option
       }
       const trainMetrics = acc.result();
       const evalMetrics = held
-        ? { split: held.name, ...(await evaluate(model, held.split, { batchSize: config.evalBatchSize, numClasses, maxImages: config.evalImages })) }
+        ? { split: held.name, ...(await (dist?.evaluate ?? evaluate)(model, held.split, { batchSize: config.evalBatchSize, numClasses, maxImages: config.evalImages })) }
         : undefined;
       const record: EpochRecord = {
         epoch: epoch + 1,
@@ -257,7 +265,7 @@ export async function train(overrides: TrainOverrides | TrainConfig = {}, option
         time: new Date(now()).toISOString(),
       };
       history = [...history, record];
-      writeMetricsLog(join(outDir, 'metrics.jsonl'), history);
+      if (writer) writeMetricsLog(join(outDir, 'metrics.jsonl'), history);
       log(formatEpochLine(record, config.epochs));
       // The epoch is complete: the next position is the start of the next epoch.
       stepInEpoch = 0;
@@ -275,9 +283,9 @@ export async function train(overrides: TrainOverrides | TrainConfig = {}, option
     }
   }
   progress.done();
-  await saveModel(model, join(outDir, 'model'));
+  if (writer) await saveModel(model, join(outDir, 'model'));
   const last = history[history.length - 1];
-  writeFileSync(
+  if (writer) writeFileSync(
     join(outDir, 'summary.json'),
     JSON.stringify({ model: config.model, dataset: config.dataset, synthetic: ds.synthetic ?? false, epochs: config.epochs, final: last, checkpoint: lastCheckpoint }, null, 2),
   );
