@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -181,6 +182,9 @@ Napi::Value Init(const Napi::CallbackInfo& info) {
   if (!initialized) {
     // Open MPI loads its components with dlopen; they resolve libmpi's symbols only if it is global.
     dlopen("libmpi.so.40", RTLD_NOW | RTLD_GLOBAL | RTLD_NOLOAD);
+    // Open MPI's memory patcher rewrites munmap & co. in the running process, racing V8's threads that call
+    // them: it is only needed for RDMA registration caches. Off unless the user chose otherwise.
+    setenv("OMPI_MCA_memory", "^patcher", 0);
     int already = 0;
     MPI_Initialized(&already);
     if (!already) {

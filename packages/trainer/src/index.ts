@@ -40,3 +40,5 @@ export { writeMetricsLog, readMetricsLog, formatEpochLine } from './log';
 export type { EpochRecord } from './log';
 export { OptionError, DivergenceError, InterruptedError } from './errors';
 export { main } from './cli/main';
+export { DistributedContext, StepReducer, movingStatistics, shardedSplit, trainDistributed, RankMismatchError } from './distributed';
+export type { DistributedHooks, DistributedOptions, DistributedTrainOptions } from './distributed';
