@@ -15,7 +15,6 @@
 #include <unistd.h>
 
 #include <cstdio>
-#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -78,7 +77,9 @@ bool processAlive(pid_t pid) {
   return !(close && close[1] == ' ' && (close[2] == 'Z' || close[2] == 'X'));
 }
 
+// -1 until init has exchanged every rank's pid and host (peerLocal is filled last).
 int firstDeadPeer() {
+  if (peerLocal.size() != static_cast<size_t>(worldSize)) return -1;
   for (int r = 0; r < worldSize; r++) {
     if (r != worldRank && peerLocal[r] && !processAlive(peerPids[r])) return r;
   }
@@ -182,9 +183,6 @@ Napi::Value Init(const Napi::CallbackInfo& info) {
   if (!initialized) {
     // Open MPI loads its components with dlopen; they resolve libmpi's symbols only if it is global.
     dlopen("libmpi.so.40", RTLD_NOW | RTLD_GLOBAL | RTLD_NOLOAD);
-    // Open MPI's memory patcher rewrites munmap & co. in the running process, racing V8's threads that call
-    // them: it is only needed for RDMA registration caches. Off unless the user chose otherwise.
-    setenv("OMPI_MCA_memory", "^patcher", 0);
     int already = 0;
     MPI_Initialized(&already);
     if (!already) {

@@ -21,6 +21,9 @@ export interface DistributedTrainOptions {
 /** The run folder's record of how it was trained in parallel (read back on --resume). */
 const DISTRIBUTED_FILE = 'distributed.json';
 
+/** Exit codes of `lm` (cli/main.ts) for the errors every rank meets alike. */
+const exitCode = (e: unknown) => (e instanceof OptionError ? 2 : e instanceof InterruptedError ? 130 : e instanceof DivergenceError ? 3 : 1);
+
 /** Errors every rank meets alike: only rank 0 reports them. */
 const SHARED_ERRORS = [OptionError, RankMismatchError, DivergenceError, InterruptedError];
 
@@ -80,7 +83,7 @@ export async function trainDistributed(overrides: TrainOverrides, o: Distributed
       );
       return { code: 1 };
     }
-    if (!lead && SHARED_ERRORS.some((k) => e instanceof k)) return { code: e instanceof OptionError ? 2 : 1 };
+    if (!lead && SHARED_ERRORS.some((k) => e instanceof k)) return { code: exitCode(e) };
     if (!lead) io.err(`[rank ${comm.rank}]`);
     throw e;
   }

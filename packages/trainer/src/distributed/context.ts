@@ -2,9 +2,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { setBatchNormTrainOverride } from '@lm/core-blocks';
 import type { Communicator } from '@lm/mpi';
-import { emptySums, MetricAccumulator, softmaxCrossEntropy, summarise, type SplitMetrics } from '../metrics';
-import type { Split } from '../data/datasets';
-import type { EvaluateOptions } from '../train/evaluate';
+import { emptySums, type MetricAccumulator, summarise, type SplitMetrics } from '../metrics';
+import type { BatchOptions, Split } from '../data/datasets';
+import { evaluate, type EvaluateOptions } from '../train/evaluate';
 import { checkFingerprints, runFingerprint } from './fingerprint';
 import { StepReducer } from './gradients';
 import type { DistributedHooks, RunFacts } from './hooks';
@@ -78,32 +78,25 @@ export class DistributedContext implements DistributedHooks {
   evaluate = async (model: tfl.LayersModel, split: Split, o: EvaluateOptions): Promise<SplitMetrics> => {
     const batchSize = o.batchSize ?? 100;
     const limit = o.maxImages && o.maxImages > 0 ? Math.min(o.maxImages, split.size) : split.size;
-    const numBatches = Math.ceil(limit / batchSize);
-    const { begin, end } = evalBatchRange(numBatches, this.rank, this.size);
-    const acc = new MetricAccumulator(o.numClasses);
-    if (begin < end) {
-      let bi = begin;
-      for await (const b of split.batches({ batchSize, shuffle: false, augment: false, dropLast: false, startBatch: begin })) {
-        let { xs, ys, labels } = b;
-        const keep = Math.min(labels.length, limit - bi * batchSize);
-        if (keep < labels.length) {
-          const [x2, y2] = [tf.slice(xs, 0, keep), tf.slice(ys, 0, keep)];
-          tf.dispose([xs, ys]);
-          [xs, ys, labels] = [x2, y2, labels.subarray(0, keep)];
-        }
-        const logits = tf.tidy(() => model.apply(xs, { training: false }) as tf.Tensor2D);
-        const loss = softmaxCrossEntropy(logits, ys);
-        acc.add(loss.dataSync()[0]!, logits, labels);
-        tf.dispose([xs, ys, logits, loss]);
-        if (++bi >= end) break;
-      }
-    }
-    const s = acc.sums;
-    const sums = new Float64Array([s.lossSum, s.top1, s.top5, s.count]);
+    const { begin, end } = evalBatchRange(Math.ceil(limit / batchSize), this.rank, this.size);
+    const images = Math.max(0, Math.min(end * batchSize, limit) - begin * batchSize);
+    const mine = images > 0 ? await evaluate(model, batchRange(split, begin, images), { ...o, maxImages: images, onBatch: undefined }) : undefined;
+    const n = mine?.images ?? 0;
+    // summarise() in reverse: the counts are integers, the loss a mean over n images.
+    const hits = (error: number | undefined) => (mine && error !== undefined ? Math.round((1 - error) * n) : 0);
+    const sums = new Float64Array([mine ? mine.loss * n : 0, hits(mine?.top1Error), hits(mine?.top5Error), n]);
     this.comm.allreduce(sums);
     const total = { ...emptySums(), lossSum: sums[0]!, top1: sums[1]!, top5: sums[2]!, count: sums[3]! };
     o.onBatch?.(total.count, limit);
     return summarise(total, o.numClasses);
+  };
+}
+
+/** The unaugmented, in-order batches of `split` from batch `begin` on, `images` images in all. */
+function batchRange(split: Split, begin: number, images: number): Split {
+  return {
+    size: images,
+    batches: (opts: BatchOptions) => split.batches({ ...opts, startBatch: begin }),
   };
 }
 

@@ -9,7 +9,7 @@ import type { evaluate } from '../train/evaluate';
 export interface RunFacts {
   config: TrainConfig;
   model: tfl.LayersModel;
-  /** Training images per epoch and the held-out split, as this rank sees them. */
+  /** Training images per epoch, and the whole training split (before sharding). */
   trainSize: number;
   train: Split;
   /** The checkpoint resumed from, with its global step. */
@@ -19,8 +19,8 @@ export interface RunFacts {
 
 /**
  * The seams through which the training loop (train/loop.ts) runs data-parallel: one rank per process, every
- * rank holding the same model, each step on its share of the global batch. See distributed/README in the
- * trainer's README ("Distributed training").
+ * rank holding the same model, each step on its share of the global batch. See "Distributed training" in the
+ * trainer's README.
  */
 export interface DistributedHooks {
   readonly rank: number;
