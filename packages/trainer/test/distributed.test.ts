@@ -70,7 +70,8 @@ function midEpochCheckpoint(run: string): boolean {
   }
 }
 
-describe.skipIf(!!skip)('lm train --distributed on 2 ranks (mpirun -np 2, loopback)', () => {
+// Each test starts several node processes on a machine that may have 2 cores: generous time limits.
+describe.skipIf(!!skip)('lm train --distributed on 2 ranks (mpirun -np 2, loopback)', { timeout: 400_000 }, () => {
   it('equals one process with the same global batch, to 1e-5: a model without batch norm, and an LM network with --sync-bn', async () => {
     const [single, dist, singleBn, distBn] = ['single', 'dist', 'single-bn', 'dist-bn'].map(tmp);
     const runs = [
