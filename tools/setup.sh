@@ -17,6 +17,7 @@ done
 apt_packages=()
 [ -f /usr/include/oneapi/dnnl/dnnl.hpp ] || apt_packages+=(libdnnl-dev)
 [ -f /usr/include/jpeglib.h ] || apt_packages+=(libjpeg-dev)
+{ command -v mpicc && command -v mpirun; } >/dev/null 2>&1 || apt_packages+=(libopenmpi-dev openmpi-bin)
 command -v g++ >/dev/null 2>&1 || apt_packages+=(g++)
 command -v make >/dev/null 2>&1 || apt_packages+=(make)
 if [ "$want_bench" = 1 ]; then

@@ -44,3 +44,5 @@ export { OptionError, DivergenceError, InterruptedError } from './errors';
 export { main } from './cli/main';
 export { torchStateDict, encodeSafetensors, ExportError } from './export/safetensors';
 export type { TorchTensor } from './export/safetensors';
+export { DistributedContext, StepReducer, movingStatistics, shardedSplit, trainDistributed, RankMismatchError } from './distributed';
+export type { DistributedHooks, DistributedOptions, DistributedTrainOptions } from './distributed';

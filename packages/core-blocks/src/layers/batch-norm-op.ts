@@ -11,6 +11,15 @@ export interface BatchNormTrainResult {
   y: tf.Tensor;
   mean: tf.Tensor1D;
   variance: tf.Tensor1D;
+  /** Values per channel behind the statistics, when not those of `x` alone (synchronised batch norm). */
+  count?: number;
+}
+
+/** Replaces the batch statistics computation (data-parallel training: synchronised batch norm); undefined restores it. */
+export type BatchNormTrainOverride = (x: tf.Tensor, scale: tf.Tensor1D, offset: tf.Tensor1D, epsilon: number) => BatchNormTrainResult;
+let override: BatchNormTrainOverride | undefined;
+export function setBatchNormTrainOverride(fn: BatchNormTrainOverride | undefined): void {
+  override = fn;
 }
 
 /** Whether the active backend provides the fused training batch norm. */
@@ -29,6 +38,7 @@ export function batchNormTrain(
   offset: tf.Tensor1D,
   epsilon: number,
 ): BatchNormTrainResult {
+  if (override) return override(x, scale, offset, epsilon);
   if (hasFusedBatchNormTrain()) {
     const [y, mean, variance] = tf.engine().runKernel(BATCH_NORM_TRAIN_KERNEL, { x, scale, offset }, { epsilon }) as tf.Tensor[];
     return { y: y!, mean: mean as tf.Tensor1D, variance: variance as tf.Tensor1D };

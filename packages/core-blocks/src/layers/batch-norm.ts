@@ -52,8 +52,8 @@ export class BatchNorm extends tfl.layers.Layer {
       if (kwargs?.training !== true) {
         return tf.batchNorm(x, this.movingMean.read(), this.movingVariance.read(), beta, gamma, this.epsilon);
       }
-      const { y, mean, variance } = batchNormTrain(x, gamma, beta, this.epsilon);
-      const count = x.size / x.shape[x.rank - 1]!;
+      const { y, mean, variance, count: statsCount } = batchNormTrain(x, gamma, beta, this.epsilon);
+      const count = statsCount ?? x.size / x.shape[x.rank - 1]!;
       const m = this.momentum;
       const unbiased = tf.mul(variance, count / Math.max(count - 1, 1));
       this.movingMean.write(tf.add(tf.mul(this.movingMean.read(), m), tf.mul(mean, 1 - m)));

@@ -4,6 +4,7 @@ import { OptionError, oneOf } from '../errors';
 import { TRAIN_OPTION_TABLE, type TrainConfigKey, type TrainOptionDef } from '../options/train-options';
 import { PRESETS, PRESET_NAMES } from '../presets';
 import { train } from '../train/loop';
+import { trainDistributed } from '../distributed/command';
 import { integer } from '../options/kinds';
 import { bool, optionHelp, parse, str, type OptionSpecs, type Parsed } from './args';
 import type { Io } from './io';
@@ -18,6 +19,8 @@ const RUN_FLAGS: OptionSpecs = {
   config: { type: 'string', value: '<file>', description: "options from a JSON or YAML file (a run's config.json reproduces the run); flags override it" },
   'log-format': { type: 'string', value: '<format>', description: 'text | jsonl: one JSON record per epoch and every --log-every steps on stdout (text lines go to stderr)' },
   'log-every': { type: 'string', value: '<n>', description: 'jsonl: a step record every n steps (default 50)' },
+  distributed: { type: 'boolean', description: 'data-parallel: one rank of `mpirun -np N` / `srun`; the global --batch-size is split over ranks' },
+  'sync-bn': { type: 'boolean', description: 'with --distributed: batch-norm statistics of the global batch (synchronised over ranks)' },
 };
 
 /** The command-line table, derived from the option table: one flag per option that has one. */
@@ -143,6 +146,10 @@ export async function trainCommand(argv: string[], io: Io): Promise<number> {
   }
   if (inv.config && inv.resume) throw new OptionError('--config', '--config with --resume: a resumed run keeps its stored config; leave --config out');
   const overrides = inv.config ? { ...(await readConfigFile(inv.config)), ...inv.overrides } : inv.overrides;
+  if (argv.includes('--distributed')) {
+    return (await trainDistributed(overrides, { resume: inv.resume, progress: inv.progress, syncBn: argv.includes('--sync-bn') || undefined }, io)).code;
+  }
+  if (argv.includes('--sync-bn')) throw new OptionError('--sync-bn', '--sync-bn needs --distributed');
   const jsonl = inv.logFormat === 'jsonl';
   const r = await train(overrides, {
     resume: inv.resume,

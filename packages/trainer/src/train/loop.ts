@@ -31,6 +31,7 @@ import { buildModel, kValues, trainableParams } from './model';
 import { loadPlugins, normalisePluginSpecs } from './plugins';
 import { checkResumeFolder, lockRunFolder, makeFolder, refuseExistingRun, type RunLock } from './run-folder';
 import { versions } from '../version';
+import type { DistributedHooks } from '../distributed/hooks';
 
 /** What {@link TrainOptions.onStepEnd} receives after every optimizer step. */
 export interface StepEnd {
@@ -71,6 +72,8 @@ export interface TrainOptions {
    * (the CLI sets this; a second signal exits at once). Default false.
    */
   handleSignals?: boolean;
+  /** Data-parallel training: this process is one rank (see distributed/hooks.ts); only the writer rank touches the run folder. */
+  distributed?: DistributedHooks;
 }
 
 export interface TrainResult {
@@ -103,6 +106,10 @@ interface Run {
   sgd: SGD;
   vars: tf.Variable[];
   stepsPerEpoch: number;
+  /** Training images per epoch (before sharding over ranks). */
+  trainSize: number;
+  /** This process writes the run folder (false on the other ranks of a distributed run). */
+  writer: boolean;
   backend: { name: string; line: string };
   pos: Position;
   lastCheckpoint?: string;
@@ -119,7 +126,9 @@ interface Ui {
 export async function train(overrides: TrainOverrides | TrainConfig = {}, options: TrainOptions = {}): Promise<TrainResult> {
   const ui = createUi(options);
   const target = resolveTarget(overrides, options);
-  const lock = openRunFolder(target, ui);
+  const dist = options.distributed;
+  const writer = !dist || dist.writer;
+  const lock: Pick<RunLock, 'release'> = writer ? openRunFolder(target, ui) : { release: () => {} };
   try {
     const start: { config: TrainConfig; checkpoint?: string } = target.fresh ? { config: target.fresh } : resumePoint(target.runDir, overrides, ui);
     await loadPlugins(start.config.plugins);
@@ -129,8 +138,9 @@ export async function train(overrides: TrainOverrides | TrainConfig = {}, option
     const data = await loadRunData(start.config, options, ui);
     // the config a run records is fixed here, once: the options plus the data actually used
     const config: TrainConfig = start.checkpoint ? start.config : { ...start.config, ...data.used };
-    const run = buildRun(config, target.runDir, data, backend, start.checkpoint, ui);
+    const run = buildRun(config, target.runDir, data, backend, start.checkpoint, ui, writer);
     try {
+      await dist?.start({ config, model: run.model, trainSize: run.trainSize, train: data.dataset.train, resumedFrom: start.checkpoint, globalStep: run.pos.globalStep });
       await trainEpochs(run, options, ui);
       return await finish(run, ui);
     } catch (e) {
@@ -245,7 +255,7 @@ async function loadRunData(c: TrainConfig, options: TrainOptions, ui: Ui): Promi
 }
 
 /** Stage 4: model, optimizer and the starting position (fresh, or restored from the checkpoint). */
-function buildRun(config: TrainConfig, outDir: string, data: LoadedData, backend: Run['backend'], checkpoint: string | undefined, ui: Ui): Run {
+function buildRun(config: TrainConfig, outDir: string, data: LoadedData, backend: Run['backend'], checkpoint: string | undefined, ui: Ui, writer = true): Run {
   const ds = data.dataset;
   const held = heldOut(ds, config.evalSplit);
   checkAgainstData(config, ds.numClasses, ds.inputShape);
@@ -265,17 +275,17 @@ function buildRun(config: TrainConfig, outDir: string, data: LoadedData, backend
       if (s.randomState !== undefined) setModelRandomState(model, s.randomState as ModelRandomState);
       pos = { epoch: s.epoch, stepInEpoch: s.stepInEpoch, globalStep: s.globalStep, trainSeconds: s.trainSeconds, history: s.history, sums: s.trainSums };
       ui.log(`resuming ${checkpoint}: epoch ${pos.epoch + 1}, step ${pos.stepInEpoch}/${stepsPerEpoch} (global step ${pos.globalStep})`);
-    } else {
+    } else if (writer) {
       writeRunFile(join(outDir, 'config.json'), JSON.stringify(config, null, 2));
     }
     ui.log(`model: ${config.model} (${params.reduce((n, p) => n + p.variable.size, 0)} trainable parameters) | data: ${data.description}`);
     ui.log(`run folder: ${outDir}`);
-    writeRunFile(join(outDir, 'metrics.jsonl'), pos.history);
+    if (writer) writeRunFile(join(outDir, 'metrics.jsonl'), pos.history);
   } catch (e) {
     model.dispose();
     throw e;
   }
-  return { config, outDir, data, held, model, sgd, vars: params.map((p) => p.variable), stepsPerEpoch, backend, pos, lastCheckpoint: checkpoint };
+  return { config, outDir, data, held, model, sgd, vars: params.map((p) => p.variable), stepsPerEpoch, trainSize, writer, backend, pos, lastCheckpoint: checkpoint };
 }
 
 /** `--model-options` may state numClasses / inputShape, but never differently from the data (no silent replacement). */
@@ -327,7 +337,9 @@ async function trainEpochs(run: Run, options: TrainOptions, ui: Ui): Promise<voi
     createdAt: new Date(now()).toISOString(),
   });
   let lastCheckpointAt = now();
+  const dist = options.distributed;
   const checkpoint = async (atEpoch: number, atStep: number) => {
+    if (!run.writer) return;
     const lr = lrAt(Math.min(atEpoch, config.epochs - 1), atStep);
     try {
       run.lastCheckpoint = await writeCheckpoint(outDir, model, sgd, stateAt(atEpoch, atStep, lr), { keep: config.keepCheckpoints, ...options.checkpoint });
@@ -363,7 +375,7 @@ async function trainEpochs(run: Run, options: TrainOptions, ui: Ui): Promise<voi
       let stepsThisSession = 0;
       const acc = new MetricAccumulator(numClasses, pos.sums);
       let lr = lrAt(pos.epoch, pos.stepInEpoch);
-      const batches = run.data.dataset.train.batches({
+      const batches = (dist ? dist.trainSplit(run.data.dataset.train) : run.data.dataset.train).batches({
         batchSize: config.batchSize,
         shuffle: true,
         augment: config.augment,
@@ -382,14 +394,15 @@ async function trainEpochs(run: Run, options: TrainOptions, ui: Ui): Promise<voi
             logits = tf.keep(l);
             return softmaxCrossEntropy(l, ys);
           }, vars);
-          const loss = value.dataSync()[0]!;
+          const loss = dist ? dist.reduceStep(grads, vars, value, logits!, labels, acc) : value.dataSync()[0]!;
           if (!Number.isFinite(loss)) {
             tf.dispose([xs, ys, value, logits!, ...Object.values(grads)]);
             progress.done();
             throw new DivergenceError(pos.epoch + 1, pos.stepInEpoch + 1, loss, run.lastCheckpoint ?? latestCheckpoint(outDir));
           }
           sgd.step(vars.map((v) => grads[v.name]!), lr);
-          acc.add(loss, logits!, labels);
+          if (!dist) acc.add(loss, logits!, labels);
+          if (dist?.stopRequested) stopSignal = dist.stopRequested;
           tf.dispose([xs, ys, value, logits!, ...Object.values(grads)]);
           pos.stepInEpoch++;
           pos.globalStep++;
@@ -428,7 +441,7 @@ async function trainEpochs(run: Run, options: TrainOptions, ui: Ui): Promise<voi
       }
       const trainMetrics = acc.result();
       const evalMetrics = run.held
-        ? { split: run.held.name, ...(await evaluate(model, run.held.split, { batchSize: config.evalBatchSize, numClasses, maxImages: config.evalImages === 'all' ? 0 : config.evalImages })) }
+        ? { split: run.held.name, ...(await (dist?.evaluate ?? evaluate)(model, run.held.split, { batchSize: config.evalBatchSize, numClasses, maxImages: config.evalImages === 'all' ? 0 : config.evalImages })) }
         : undefined;
       if (evalMetrics && evalMetrics.images === 0) {
         progress.done();
@@ -446,7 +459,7 @@ async function trainEpochs(run: Run, options: TrainOptions, ui: Ui): Promise<voi
         time: new Date(now()).toISOString(),
       };
       pos.history = [...pos.history, record];
-      writeRunFile(join(outDir, 'metrics.jsonl'), pos.history);
+      if (run.writer) writeRunFile(join(outDir, 'metrics.jsonl'), pos.history);
       ui.log(formatEpochLine(record, config.epochs));
       await options.onEpochEnd?.(record);
       // The epoch is complete: the next position is the start of the next epoch.
@@ -471,14 +484,16 @@ async function trainEpochs(run: Run, options: TrainOptions, ui: Ui): Promise<voi
 async function finish(run: Run, ui: Ui): Promise<TrainResult> {
   const { config, outDir, model } = run;
   const modelDir = join(outDir, 'model');
-  try {
-    await saveModel(model, modelDir);
-  } catch (e) {
-    throw asFileError(e, modelDir, 'save the final model in');
-  }
   const history = run.pos.history;
-  const summary = { model: config.model, dataset: config.dataset, synthetic: run.data.dataset.synthetic ?? false, epochs: config.epochs, final: history.at(-1), checkpoint: run.lastCheckpoint };
-  writeRunFile(join(outDir, 'summary.json'), JSON.stringify(summary, null, 2));
+  if (run.writer) {
+    try {
+      await saveModel(model, modelDir);
+    } catch (e) {
+      throw asFileError(e, modelDir, 'save the final model in');
+    }
+    const summary = { model: config.model, dataset: config.dataset, synthetic: run.data.dataset.synthetic ?? false, epochs: config.epochs, final: history.at(-1), checkpoint: run.lastCheckpoint };
+    writeRunFile(join(outDir, 'summary.json'), JSON.stringify(summary, null, 2));
+  }
   ui.log(`done: final model in ${modelDir}, metrics in ${join(outDir, 'metrics.jsonl')}`);
   return { config, outDir, history, lastCheckpoint: run.lastCheckpoint, backend: run.backend.name, model };
 }

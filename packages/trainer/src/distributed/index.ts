@@ -1,0 +1,10 @@
+export { DistributedContext, movingStatistics } from './context';
+export type { DistributedOptions } from './context';
+export { trainDistributed } from './command';
+export type { DistributedTrainOptions } from './command';
+export { RankMismatchError } from './fingerprint';
+export { StepReducer } from './gradients';
+export type { AllreduceStats } from './gradients';
+export type { DistributedHooks, RunFacts } from './hooks';
+export { evalBatchRange, shardedSplit, shareOf } from './shard';
+export { syncBatchNormTrain } from './sync-batch-norm';
