@@ -100,7 +100,7 @@ setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
 
 describe('200 training steps on onednn (a reduced LM-ResNet, the trainer\'s SGD)', () => {
-  it('keep tf.memory().numTensors constant and RSS without a growth trend (< 10% of the mean)', () => {
+  it('keep tf.memory().numTensors constant and RSS without a growth trend (< 10% of the mean)', { timeout: 300_000 }, () => {
     tf.setBackend('onednn');
     // Two steps per stage at half width: every kernel of the lm-resnet20 step (LM update included), 250 times quickly.
     const model = buildNetwork({
