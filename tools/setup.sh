@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Sets up a fresh Debian/Ubuntu machine for this repository: system libraries (oneDNN, libjpeg-turbo), npm packages,
+# Sets up a fresh Debian/Ubuntu machine for this repository: system libraries (oneDNN, libjpeg-turbo, Open MPI), npm packages,
 # and a build of every package including the native addons (oneDNN, libjpeg-turbo). Idempotent.
 #   bash tools/setup.sh            # libraries + npm ci + build
-#   bash tools/setup.sh --bench    # also the PyTorch/torchvision peers the benchmarks compare against
+#   bash tools/setup.sh --bench    # also the PyTorch/torchvision peers (benchmarks, paper check) and Chromium (browser test)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,6 +22,8 @@ command -v g++ >/dev/null 2>&1 || apt_packages+=(g++)
 command -v make >/dev/null 2>&1 || apt_packages+=(make)
 if [ "$want_bench" = 1 ]; then
   /usr/bin/python3 -c 'import torch, torchvision' >/dev/null 2>&1 || apt_packages+=(python3-torch python3-torchvision)
+  # the browser test of apps/web drives Debian's Chromium (no browser download)
+  command -v chromium >/dev/null 2>&1 || apt_packages+=(chromium)
 fi
 if [ ${#apt_packages[@]} -gt 0 ]; then
   sudo_cmd=""
