@@ -77,6 +77,9 @@ function parsePax(data: Buffer): Record<string, string> {
  * @param file name used in error messages
  * @param want which regular files to buffer and deliver with `data`
  */
+/** The largest member read into memory (CIFAR's batch files are 30-150 MB; a long name or pax header is tiny). */
+export const MAX_BUFFERED_MEMBER = 1 << 30;
+
 export async function* readTarStream(
   source: AsyncIterable<Buffer | Uint8Array>,
   file: string,
@@ -164,7 +167,15 @@ export async function* readTarStream(
           nextName = undefined;
           type = flag === '0' || flag === '\0' || flag === '7' ? 'file' : flag === '5' ? 'directory' : 'other';
         }
-        if (type === 'longname' || type === 'pax' || (type === 'file' && want(name))) buf = Buffer.allocUnsafe(size);
+        if (type === 'longname' || type === 'pax' || (type === 'file' && want(name))) {
+          if (size > MAX_BUFFERED_MEMBER) {
+            throw new CifarFormatError(
+              file,
+              `member ${name} claims ${size} bytes, more than the ${MAX_BUFFERED_MEMBER} a CIFAR batch file can have: the archive is damaged or not a CIFAR release`,
+            );
+          }
+          buf = Buffer.allocUnsafe(size);
+        }
         remaining = size;
         pad = (BLOCK - (size % BLOCK)) % BLOCK;
         if (remaining === 0) {

@@ -11,7 +11,8 @@ export interface TarInput {
   dir?: boolean;
 }
 
-function header(name: string, size: number, flag: string): Buffer {
+/** One ustar header block (checksum filled in). */
+export function tarHeader(name: string, size: number, flag: string): Buffer {
   const h = Buffer.alloc(512);
   h.write(name.slice(0, 100), 0, 'utf8');
   h.write('0000644\0', 100);
@@ -41,10 +42,10 @@ export function tarPack(entries: TarInput[]): Buffer {
     const name = e.dir && !e.name.endsWith('/') ? `${e.name}/` : e.name;
     if (Buffer.byteLength(name) > 100) {
       const nb = Buffer.from(name + '\0');
-      parts.push(header('././@LongLink', nb.length, 'L'), ...padded(nb));
+      parts.push(tarHeader('././@LongLink', nb.length, 'L'), ...padded(nb));
     }
     const data = e.data ?? new Uint8Array(0);
-    parts.push(header(name, e.dir ? 0 : data.length, e.dir ? '5' : '0'));
+    parts.push(tarHeader(name, e.dir ? 0 : data.length, e.dir ? '5' : '0'));
     if (!e.dir) parts.push(...padded(data));
   }
   parts.push(Buffer.alloc(1024));

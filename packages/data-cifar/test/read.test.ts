@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { loadCifar, parseBatch, readCifarSource, readTarFile } from '../src/index.js';
-import { C10_NAMES, makeCifar10, makeCifar100, makeRecords, tarPack, tmp } from './helpers.js';
+import { C10_NAMES, makeCifar10, makeCifar100, makeRecords, tarHeader, tarPack, tmp } from './helpers.js';
 
 const noCounts = { expectedRecords: false as const };
 
@@ -44,6 +44,17 @@ describe('tar reader', () => {
       expect(raw.train.labels).toEqual(rel.train.labels);
       expect(Buffer.compare(Buffer.from(raw.train.images), Buffer.from(rel.train.images))).toBe(0);
     }
+  });
+
+  it('a member claiming more bytes than memory can hold is a format error naming the member, not a RangeError', async () => {
+    const dir = tmp();
+    const name = 'cifar-10-batches-bin/data_batch_1.bin';
+    // 5e9 bytes: over Node's largest Buffer; the archive then ends (as a damaged header would leave it)
+    writeFileSync(join(dir, 'huge.tar'), Buffer.concat([tarHeader(name, 5e9, '0'), Buffer.alloc(1024)]));
+    const read = async () => {
+      for await (const _ of readTarFile(join(dir, 'huge.tar'))) void _;
+    };
+    await expect(read()).rejects.toThrow(/huge\.tar.*member cifar-10-batches-bin\/data_batch_1\.bin claims 5000000000 bytes/s);
   });
 
   it('skips unwanted members without delivering data', async () => {
