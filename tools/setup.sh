@@ -45,3 +45,6 @@ npm ci --no-audit --no-fund --loglevel=error
 
 echo "[setup] build (TypeScript packages and the native addons)"
 npx nx run-many -t build --outputStyle=static
+
+# the `lm` bin points into dist/, which exists only now: link it so that `npx lm --help` works after set-up
+npm rebuild --ignore-scripts @lm/trainer >/dev/null
