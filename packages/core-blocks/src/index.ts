@@ -5,6 +5,8 @@ export { Registry, registry, RegistryError, UnknownEntryError, DuplicateEntryErr
 export type { EntryKind, RegistryEntries, RegisterOptions } from './registry';
 export { addProviderSource, findOptionKeyProvider, findProvider, howToProvide, knownProviders, providerHint } from './providers';
 export type { ProviderManifest, ProviderMatch } from './providers';
+// in Node, packages installed but not imported tell through their package.json "lm" field what they provide
+export { installedProviders } from './installed-providers';
 export { strategyOptionKey, strategyOptionKeys, toStrategyChoice } from './strategy-options';
 export { buildBranch, BranchShapeError } from './block';
 export type { BlockDefinition, BranchSpec } from './block';

@@ -5,8 +5,6 @@
  * @packageDocumentation
  */
 export { loadPlugin, PluginLoadError } from './plugin';
-// packages installed but not imported: their package.json "lm" field tells which package provides a missing entry
-export { installedProviders } from './installed-providers';
 export type { LmPlugin } from './plugin';
 export { writeFileAtomic } from './io/atomic-write';
 export { saveModel, loadModel, readModelArtifacts, modelToArtifacts, ModelFileError } from './io/model-files';

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { applyLayer, conv, type BlockDefinition, type SchemeDefinition, type SchemeState, type SymbolicTensor } from '@lm/core-blocks';
-import { builtinSchemes, createStepContext, invertRevNetStep, lmStepLayers, type StepSetup } from '../src/index';
+import { builtinSchemes, createStepContext, invertRevNetStep, lmStepLayers, schemeMemory, type StepSetup } from '../src/index';
 import { testSeed, uniformSource, uniformValues } from '../../../tools/test-seed';
 import { useCpu } from './setup-backend';
 
@@ -43,14 +43,17 @@ interface Chain {
 
 /** Steps `scheme` through `steps` on an input of `channels` channels; the model outputs u_1 ... u_N. */
 function chain(scheme: SchemeDefinition<any>, options: Record<string, unknown>, channels: number, steps: StepSpec[], dt: number): Chain {
-  const setup: StepSetup = { blockName: 'tanh-linear', block: tanhLinearBlock, blockOptions: {}, shortcut: 'A', dt, seed: 1 };
+  const schemeOptions = { ...(scheme.defaults ?? {}), ...options };
+  // the past the scheme keeps (u_{n-1} for LM), as the network builder declares it to each step
+  const memory = schemeMemory(scheme.description ?? 'scheme', scheme, schemeOptions);
+  const setup: StepSetup = { blockName: 'tanh-linear', block: tanhLinearBlock, blockOptions: {}, shortcut: 'A', dt, seed: 1, memory };
   const input = tfl.input({ shape: [1, 1, channels] });
   let state: SchemeState = { u: input };
   const outputs: SymbolicTensor[] = [];
   steps.forEach((s, n) => {
     const position = { index: n + 1, count: steps.length, stage: 0, block: n };
     const ctx = createStepContext(setup, state.u, position, s.width, s.stride ?? 1, `t${n + 1}`);
-    state = scheme.step(state, ctx, { ...(scheme.defaults ?? {}), ...options });
+    state = scheme.step(state, ctx, schemeOptions);
     outputs.push(state.u);
   });
   const model = tfl.model({ inputs: input, outputs });
