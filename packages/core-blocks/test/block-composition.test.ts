@@ -17,6 +17,7 @@ const COMPOSITIONS: Record<string, { ops: string; afterStepRelu: boolean; option
   'preact-bottleneck': { ops: 'bn relu conv1 bn relu conv3s bn relu conv1', afterStepRelu: false },
   bottleneck: { ops: 'conv1 bn relu conv3s bn relu conv1 bn', afterStepRelu: true },
   'resnext-bottleneck': { ops: 'conv1 bn relu gconv3s bn relu conv1 bn', afterStepRelu: true, options: { cardinality: 4, baseWidth: 8 } },
+  'preact-resnext-bottleneck': { ops: 'bn relu conv1 bn relu gconv3s bn relu conv1', afterStepRelu: false, options: { cardinality: 4, baseWidth: 8 } },
 };
 
 const seed = testSeed(import.meta.url);

@@ -79,7 +79,7 @@ describe('--model-options types are checked, naming the key and the expected typ
 
   it('valid options pass and merge over the preset', () => {
     const c = fromFlags(['--preset', 'cifar-stochastic-depth', '--model-options', '{"seed":7,"perChannelK":true}']);
-    expect(c.modelOptions).toEqual({ stochasticDepth: { pL: 0.5 }, seed: 7, perChannelK: true });
+    expect(c.modelOptions).toEqual({ stochasticDepth: { pL: 0.5 }, conventions: 'authors', seed: 7, perChannelK: true });
   });
 });
 

@@ -21,6 +21,10 @@ const COMMON: Record<string, Check> = {
   shortcut: (v) => (typeof v === 'string' && v ? undefined : "a shortcut type (a string: 'A', 'projection', 'projection-preact')"),
   perChannelK: (v) => (typeof v === 'boolean' ? undefined : 'true or false'),
   strategy: (v) => (typeof v === 'string' && v ? undefined : isObject(v) && typeof v.name === 'string' ? undefined : 'a strategy name or {"name": ..., "options": {...}}'),
+  strategies: (v) =>
+    Array.isArray(v) && v.every((x) => (typeof x === 'string' && x) || (isObject(x) && typeof x.name === 'string')) ? undefined : 'a list of strategy names or {"name": ..., "options": {...}}',
+  // the preset's name or single fields; @lm/schemes checks the names and values
+  conventions: (v) => ((typeof v === 'string' && v) || isObject(v) ? undefined : "a conventions preset ('tfjs', 'authors') or an object of single fields"),
   seed: (v) => (isInt(v, 0, SEED_MAX) ? undefined : `an integer in [0, ${SEED_MAX}]`),
   name: (v) => (typeof v === 'string' && v ? undefined : 'a string'),
 };
