@@ -108,7 +108,10 @@ export function buildNetwork(config: NetworkConfig, registry: Registry = globalR
 function buildWithConventions(config: NetworkConfig, registry: Registry, conventions: ModelConventions): tfl.LayersModel {
   const block = registry.get('block', config.block);
   const scheme = registry.get('scheme', config.scheme);
-  const schemeOptions = { ...(scheme.defaults ?? {}), seed: config.seed, kParametrisation: conventions.kParametrisation, ...(config.schemeOptions ?? {}) };
+  const defaults = (scheme.defaults ?? {}) as Record<string, unknown>;
+  // The model's k-parametrisation convention reaches only schemes that declare the option (the LM scheme).
+  const conventionOptions = 'kParametrisation' in defaults ? { kParametrisation: conventions.kParametrisation } : {};
+  const schemeOptions = { ...defaults, ...conventionOptions, ...(config.schemeOptions ?? {}) };
   const memory = schemeMemory(config.scheme, scheme, schemeOptions);
   const strategies = resolveStrategyDefinitions(config, registry);
   const preActivation = config.preActivation ?? block.preActivation;

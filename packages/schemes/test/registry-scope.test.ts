@@ -1,7 +1,8 @@
 import * as tfl from '@tensorflow/tfjs-layers';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { conv, registry, Registry, type BlockDefinition } from '@lm/core-blocks';
-import { createModel, parameterTable, registerBuiltinModels, registerBuiltinSchemes } from '../src/index';
+import { conv, registry, Registry, type BlockDefinition, type SchemeDefinition } from '@lm/core-blocks';
+import { buildNetwork, createModel, parameterTable, registerBuiltinModels, registerBuiltinSchemes } from '../src/index';
+import { shortcutEulerStep } from '../src/schemes/euler-update';
 import { useCpu } from './setup-backend';
 
 /** A block that exists only in a local registry. */
@@ -59,5 +60,31 @@ describe('an entry nobody registered', () => {
       /Unknown strategy 'additive-noise'\. Known strategies: \(none registered\)\. The strategy 'additive-noise' is provided by the package '@lm\/stochastic': import '@lm\/stochastic' once/,
     );
     expect(() => createModel('lm-resnet20', { strategy: 'made-up' })).toThrow(/^Unknown strategy 'made-up'\. Known strategies: \(none registered\)\.$/);
+  });
+});
+
+describe('what a scheme is given', () => {
+  beforeAll(useCpu);
+
+  it("a scheme receives its defaults and the user's scheme options only; the model seed comes through ctx.seed", () => {
+    const seen: { options: Record<string, unknown>; seed: number | undefined }[] = [];
+    const recording: SchemeDefinition<{ order?: number }> = {
+      description: 'forward Euler that records what it was given',
+      defaults: { order: 1 },
+      step: (state, ctx, options) => {
+        seen.push({ options: { ...options }, seed: ctx.seed });
+        return shortcutEulerStep(state, ctx);
+      },
+    };
+    const local = localRegistry();
+    local.register('scheme', 'recording', recording);
+    const config = {
+      name: 'rec', stem: 'cifar' as const, stemWidth: 4, stageWidths: [4], blocksPerStage: [2], block: 'preact-basic',
+      scheme: 'recording', shortcut: 'projection-preact' as const, numClasses: 2, inputShape: [4, 4, 3] as [number, number, number], dt: 1, seed: 11,
+    };
+    buildNetwork({ ...config, conventions: 'authors' }, local);
+    buildNetwork({ ...config, schemeOptions: { order: 2 } }, local);
+    expect(seen.map((s) => s.options)).toEqual([{ order: 1 }, { order: 1 }, { order: 2 }, { order: 2 }]);
+    expect(seen.map((s) => s.seed)).toEqual([11, 11, 11, 11]);
   });
 });

@@ -6,8 +6,9 @@ import { advanceState, shortcutEulerStep } from './euler-update';
 export interface LinearMultiStepOptions {
   /** One trainable k per channel instead of one per block. */
   perChannelK?: boolean;
+  /** Seed of k_n's initialiser (default: the model seed). */
   seed?: number;
-  /** Store k_n ('k') or k' = 1 − k_n ('one-minus-k', the authors'); set from the model's conventions. */
+  /** Store k_n ('k') or k' = 1 − k_n ('one-minus-k', the authors'); the model's conventions set it. */
   kParametrisation?: 'k' | 'one-minus-k';
 }
 
@@ -18,7 +19,7 @@ export interface LinearMultiStepOptions {
  */
 export const linearMultiStep: SchemeDefinition<LinearMultiStepOptions> = {
   description: 'linear multi-step: u_{n+1} = (1-k_n) u_n + k_n u_{n-1} + dt f(u_n) (LM-ResNet)',
-  defaults: { perChannelK: false },
+  defaults: { perChannelK: false, kParametrisation: 'k' },
   memory: { states: 1 },
   step: (state, ctx, options) => {
     const previous = state.history?.[0];
@@ -28,7 +29,7 @@ export const linearMultiStep: SchemeDefinition<LinearMultiStepOptions> = {
       name: `${ctx.name}_lm`,
       perChannel: options.perChannelK ?? false,
       dt: ctx.dt,
-      seed: layerSeed(options.seed, `${ctx.name}_lm`),
+      seed: layerSeed(options.seed ?? ctx.seed, `${ctx.name}_lm`),
       parametrisation: options.kParametrisation,
     });
     const u = applyLayer(lm, [f(state.u), state.u, previous]);
