@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
@@ -303,6 +303,34 @@ describe('OS errors are reported as what they are', () => {
     } finally {
       spawnSync('umount', [dir]);
     }
+  });
+});
+
+describe('permission denied', () => {
+  // Root passes every permission check, so as root the run drops CAP_DAC_OVERRIDE (setpriv, util-linux) and meets
+  // the folder's mode as its owner would; any other user meets it as it is.
+  const asRoot = process.getuid?.() === 0;
+  const setpriv = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => existsSync(p));
+  const available = process.platform === 'linux' && (!asRoot || setpriv !== undefined);
+  if (!available) console.warn('run-safety: the EACCES case is skipped (needs Linux, and setpriv from util-linux when run as root)');
+
+  it.skipIf(!available)('a folder the user may not write to is EACCES, named, and left as it was', () => {
+    const root = tmp('eacces');
+    const locked = join(root, 'locked');
+    mkdirSync(locked);
+    writeFileSync(join(locked, 'notes.txt'), 'kept\n');
+    chmodSync(locked, 0o555);
+    const before = snapshot(locked);
+    const run = join(locked, 'run');
+    const cli = [process.execPath, '--import', 'tsx', '--conditions=@lm/source', join(PKG, 'src', 'cli.ts'), ...tinyFlags(run)];
+    const argv = asRoot ? [setpriv!, '--bounding-set=-dac_override,-dac_read_search', ...cli] : cli;
+    const r = spawnSync(argv[0]!, argv.slice(1), { cwd: PKG, encoding: 'utf8' });
+    chmodSync(locked, 0o755);
+    expect(r.stderr.trim().split('\n').at(-1)).toBe(
+      `lm train: cannot create the run folder '${run}': permission denied (EACCES); choose a folder you may write to, or fix its permissions`,
+    );
+    expect(r.status).toBe(1);
+    expect(snapshot(locked)).toEqual(before);
   });
 });
 
