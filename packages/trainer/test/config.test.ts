@@ -1,5 +1,6 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, expectTypeOf, it } from 'vitest';
 import { resolveConfig } from '../src/config';
+import { TRAIN_OPTION_TABLE, type TrainConfig } from '../src/options/train-options';
 import { OptionError } from '../src/errors';
 import { getPreset, PRESETS, PRESET_NAMES } from '../src/presets';
 import { trainOverrides } from '../src/cli/train';
@@ -56,4 +57,17 @@ describe('option errors name the option and the allowed values', () => {
       expect((err as Error).message).toMatch(re);
     });
   }
+});
+
+describe('the config type follows the option table', () => {
+  it('options without a default are optional in TrainConfig, the others required (checked by tsc)', () => {
+    expectTypeOf<TrainConfig['data']>().toEqualTypeOf<string | undefined>();
+    expectTypeOf<TrainConfig['imageSize']>().toEqualTypeOf<number | undefined>();
+    expectTypeOf<TrainConfig['coefficientWeightDecay']>().toEqualTypeOf<number | undefined>();
+    expectTypeOf<TrainConfig['model']>().toEqualTypeOf<string>();
+    expectTypeOf<TrainConfig['epochs']>().toEqualTypeOf<number>();
+    const optional = Object.entries(TRAIN_OPTION_TABLE).filter(([, d]) => (d as { optional?: true }).optional).map(([k]) => k);
+    expect(optional).toEqual(expect.arrayContaining(['data', 'imageSize', 'coefficientWeightDecay']));
+    expect(resolveConfig({}).data).toBeUndefined();
+  });
 });

@@ -47,7 +47,12 @@ export interface TrainOptionDef<T> {
   onResume: 'honoured' | 'refused';
 }
 
-const def = <T>(d: TrainOptionDef<T>): TrainOptionDef<T> => d;
+/** Keeps `optional: true` in the entry's type, so that {@link TrainConfig} makes that key optional. */
+function def<T>(d: TrainOptionDef<T> & { optional: true }): TrainOptionDef<T> & { optional: true };
+function def<T>(d: TrainOptionDef<T>): TrainOptionDef<T>;
+function def<T>(d: TrainOptionDef<T>): TrainOptionDef<T> {
+  return d;
+}
 
 const INT_MAX = Number.MAX_SAFE_INTEGER;
 

@@ -106,7 +106,7 @@ export async function evaluateCheckpoint(o: EvaluateCheckpointOptions): Promise<
   const testArchive = split === 'test' && o.data && o.data !== saved?.data && (config.dataset === 'cifar10' || config.dataset === 'cifar100') ? o.data : undefined;
   // the training data of the run (its normalisation), with the saved --data or none
   const trainingData = testArchive
-    ? ({ ...config, dataset: saved?.dataset ?? config.dataset, data: saved?.data, evalSplit: saved?.evalSplit ?? config.evalSplit } as TrainConfig)
+    ? { ...config, dataset: saved?.dataset ?? config.dataset, data: saved?.data, evalSplit: saved?.evalSplit ?? config.evalSplit }
     : config;
   const data = await loadData(trainingData, { progress: 'silent' });
   if (data.notice) log(data.notice);
