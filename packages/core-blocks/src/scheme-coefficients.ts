@@ -9,11 +9,24 @@ export interface SchemeCoefficient {
 }
 
 /**
+ * One step written as an explicit linear multi-step update, u_{n+1} = Σ_j a_j u_{n−j} + Δt Σ_j b_j f(u_{n−j})
+ * (j = 0, 1, ...), for its numerical analysis: characteristic polynomials, zero-stability, order of consistency,
+ * modified equation (`lm analyze`).
+ */
+export interface LinearMultistepForm {
+  a: number[];
+  b: number[];
+  dt: number;
+}
+
+/**
  * A layer that holds a scheme's coefficients declares them; all its trainable weights are then scheme
  * coefficients (checkpoints, logs, reports and weight-decay exclusion find them through this, whatever the scheme).
  */
 export interface SchemeCoefficientLayer {
   schemeCoefficients(): SchemeCoefficient[];
+  /** The step as a linear multi-step update: one form, or one per channel (per-channel coefficients). */
+  linearMultistepForm?(): LinearMultistepForm[];
 }
 
 export function isSchemeCoefficientLayer(layer: unknown): layer is tfl.layers.Layer & SchemeCoefficientLayer {

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import type { LayerArgs } from '@tensorflow/tfjs-layers/dist/engine/topology';
-import type { SchemeCoefficient } from '@lm/core-blocks';
+import type { LinearMultistepForm, SchemeCoefficient } from '@lm/core-blocks';
 import { mulberry32 } from './linear-multi-step';
 
 export interface LinearKStepArgs extends LayerArgs {
@@ -152,6 +152,13 @@ export class LinearKStep extends tfl.layers.Layer {
       ...a.map((values, j) => ({ name: `a${j}`, values, trainable: this.trainableA && (j > 0 || !this.consistent) })),
       ...b.map((values, j) => ({ name: `b${j}`, values, trainable: this.trainableB })),
     ];
+  }
+
+  /** The a_j and b_j of each channel (one form without per-channel coefficients). */
+  linearMultistepForm(): LinearMultistepForm[] {
+    const coefficients = this.schemeCoefficients();
+    const of = (prefix: string, c: number) => coefficients.filter((x) => x.name.startsWith(prefix)).map((x) => x.values[c]!);
+    return Array.from({ length: this.size }, (_, c) => ({ a: of('a', c), b: of('b', c), dt: this.dt }));
   }
 
   override getConfig(): tf.serialization.ConfigDict {

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import type { LayerArgs } from '@tensorflow/tfjs-layers/dist/engine/topology';
-import { schemeCoefficients, type SchemeCoefficient } from '@lm/core-blocks';
+import { schemeCoefficients, type LinearMultistepForm, type SchemeCoefficient } from '@lm/core-blocks';
 
 export interface LinearMultiStepArgs extends LayerArgs {
   /** One k per channel instead of one per block. */
@@ -85,6 +85,11 @@ export class LinearMultiStep extends tfl.layers.Layer {
   /** The scheme coefficient k_n, found by `schemeCoefficients(model)` like any scheme's. */
   schemeCoefficients(): SchemeCoefficient[] {
     return [{ name: 'k', values: Array.from(this.coefficients()), trainable: this.trainable }];
+  }
+
+  /** a = (1 − k_n, k_n), b = (1): per channel with per-channel k. */
+  linearMultistepForm(): LinearMultistepForm[] {
+    return Array.from(this.coefficients(), (k) => ({ a: [1 - k, k], b: [1], dt: this.dt }));
   }
 
   override getConfig(): tf.serialization.ConfigDict {

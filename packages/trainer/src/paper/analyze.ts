@@ -1,4 +1,4 @@
-import { analyseLmStep, type Root, type TwoStepAnalysis } from './two-step-analysis';
+import { analyseMultistep, type MultistepAnalysis, type Root } from './multistep-analysis';
 import type { SchemeStep } from './scheme-steps';
 import { axes, escapeXml, PALETTE, svgDocument } from '../report/svg-plot';
 
@@ -13,8 +13,11 @@ export interface StepAnalysisRow {
   kMin?: number;
   kMax?: number;
   channels?: number;
+  /** a_j and b_j of a `multistep` step (of the worst channel with per-channel coefficients). */
+  a?: number[];
+  b?: number[];
   roots?: Root[];
-  zeroStability?: TwoStepAnalysis['zeroStability'];
+  zeroStability?: MultistepAnalysis['zeroStability'];
   /** Channels that fail the root condition (per-channel k). */
   unstableChannels?: number;
   orderForF?: number;
@@ -26,30 +29,39 @@ export interface StepAnalysisRow {
 
 const RANK = { stable: 0, weak: 1, unstable: 2 } as const;
 
-/** The analysis of every step; an Euler step is the two-step scheme with k = 0 (roots 1 and 0). */
+/**
+ * The analysis of every step: an LM step is a = (1 − k_n, k_n), b = (1); an Euler step the same with k = 0 (roots 1
+ * and 0); any other step in the form its layer declares.
+ */
 export function analyseSteps(steps: SchemeStep[]): StepAnalysisRow[] {
   return steps.map((s) => {
     const base = { index: s.index, name: s.name, kind: s.kind, dt: s.dt };
     if (s.kind === 'transition') return { ...base, note: 'forward Euler through the shortcut: changes the shape of u, not a step of the ODE' };
-    if (s.kind === 'other') return { ...base, note: 'not a one- or two-step linear scheme' };
-    const ks = s.kind === 'lm' ? s.k! : [0];
-    const all = ks.map((k) => analyseLmStep(k, s.dt));
-    const worst = all.reduce((w, a, i) => (RANK[a.zeroStability] > RANK[all[w]!.zeroStability] || (RANK[a.zeroStability] === RANK[all[w]!.zeroStability] && Math.abs(ks[i]!) > Math.abs(ks[w]!)) ? i : w), 0);
+    if (s.kind === 'other') return { ...base, note: 'declares no linear multi-step form' };
+    const forms = s.kind === 'multistep' ? s.forms! : (s.kind === 'lm' ? s.k! : [0]).map((k) => ({ a: [1 - k, k], b: [1], dt: s.dt }));
+    const all = forms.map((f) => analyseMultistep(f.a, f.b, f.dt));
+    const size = (f: { a: number[]; b: number[] }) => Math.max(...f.a.slice(1).map(Math.abs), 0);
+    const worse = (i: number, w: number) =>
+      RANK[all[i]!.zeroStability] > RANK[all[w]!.zeroStability] || (RANK[all[i]!.zeroStability] === RANK[all[w]!.zeroStability] && size(forms[i]!) > size(forms[w]!));
+    const worst = all.reduce((w, _, i) => (worse(i, w) ? i : w), 0);
     const a = all[worst]!;
-    const mean = ks.reduce((x, y) => x + y, 0) / ks.length;
+    const ks = s.kind === 'lm' ? s.k! : undefined;
+    const channels = forms.length;
     return {
       ...base,
-      k: mean,
-      ...(ks.length > 1 ? { kMin: Math.min(...ks), kMax: Math.max(...ks), channels: ks.length } : {}),
+      ...(ks ? { k: ks.reduce((x, y) => x + y, 0) / ks.length } : s.kind === 'euler' ? { k: 0 } : {}),
+      ...(ks && ks.length > 1 ? { kMin: Math.min(...ks), kMax: Math.max(...ks) } : {}),
+      ...(channels > 1 ? { channels } : {}),
+      ...(s.kind === 'multistep' ? { a: a.a, b: a.b } : {}),
       roots: s.kind === 'euler' ? [a.roots[0]!] : a.roots,
       zeroStability: a.zeroStability,
       unstableChannels: all.filter((x) => x.zeroStability === 'unstable').length,
       orderForF: a.orderForF,
       effectiveScale: a.effective?.scale ?? null,
       effectiveOrder: a.effective?.order ?? null,
-      modified: a.modified,
+      ...(a.modified ? { modified: a.modified } : {}),
       ...(s.kind === 'euler' ? { note: 'forward Euler (k = 0)' } : {}),
-      ...(ks.length > 1 ? { note: `${ks.length} channels; roots and stability of the channel with the worst` } : {}),
+      ...(channels > 1 ? { note: `${channels} channels; roots and stability of the channel with the worst` } : {}),
     };
   });
 }
@@ -65,7 +77,8 @@ const COLUMNS: [string, (r: StepAnalysisRow) => string][] = [
   ['roots of ρ', (r) => (r.roots ? r.roots.map(root).join(' ') : '')],
   ['zero-stable', (r) => (r.zeroStability ? (r.zeroStability === 'weak' ? 'weakly (two roots on |ζ| = 1)' : r.zeroStability === 'stable' ? 'yes' : 'no') : '')],
   ['order (u_t = f)', (r) => (r.orderForF === undefined ? '' : String(r.orderForF))],
-  ['consistent with', (r) => (r.effectiveScale === undefined ? '' : r.effectiveScale === null ? 'no first-order ODE (1 + k_n = 0)' : `u_t = ${num(r.effectiveScale)} f, order ${r.effectiveOrder}`)],
+  ['consistent with', (r) => (r.effectiveScale === undefined ? '' : r.effectiveScale === null ? (r.kind === 'multistep' ? 'no first-order ODE' : 'no first-order ODE (1 + k_n = 0)') : `u_t = ${num(r.effectiveScale)} f, order ${r.effectiveOrder}`)],
+  ['a_j; b_j', (r) => (r.a ? `${r.a.map((v) => num(v)).join(', ')}; ${r.b!.map((v) => num(v)).join(', ')}` : '')],
   ['modified equation', (r) => (r.modified ? `${num(r.modified.uPrime)} u' + ${num(r.modified.uSecond)} u'' = f(u)` : '')],
   ['note', (r) => r.note ?? ''],
 ];

@@ -45,7 +45,7 @@ export function dropStepsMarkdown(r: DropStepsResult): string {
   const rows = r.rows.map((x) =>
     x.metrics
       ? `| ${x.index} | ${x.name} | ${x.kind} | ${pct(x.metrics.top1Error)} | ${pct(x.top1Increase)} | ${x.metrics.loss.toFixed(4)} |`
-      : `| ${x.index} | ${x.name} | ${x.kind} | kept: changes the shape of u, not a step of the ODE | | |`,
+      : `| ${x.index} | ${x.name} | ${x.kind} | ${x.kind === 'transition' ? 'kept: changes the shape of u, not a step of the ODE' : 'kept: removal is defined for LM and Euler steps only'} | | |`,
   );
   return `${[head, full, ...rows].join('\n')}\n`;
 }

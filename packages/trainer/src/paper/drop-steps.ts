@@ -33,7 +33,8 @@ export function withoutStep(model: tfl.LayersModel, steps: SchemeStep[], stepNam
   const i = steps.findIndex((s) => s.name === stepName);
   const step = steps[i];
   if (!step) throw new Error(`no step ${stepName} in model ${model.name}`);
-  if (step.kind !== 'lm' && step.kind !== 'euler') throw new Error(`step ${stepName} is a ${step.kind}, not a step of the ODE; it cannot be removed`);
+  if (step.kind === 'transition') throw new Error(`step ${stepName} is a transition, not a step of the ODE; it cannot be removed`);
+  if (step.kind !== 'lm' && step.kind !== 'euler') throw new Error(`step ${stepName} is a ${step.kind} step: removing it is defined for LM and Euler steps only`);
   const layersOfStep = model.layers.filter((l) => l.name.startsWith(`${stepName}_`));
   const last = nodeOf(model, layersOfStep[layersOfStep.length - 1]!.name);
   const input = nodeOf(model, `${stepName}_f`).inputTensors[0]!;
