@@ -4,7 +4,7 @@
  * keywords, sideEffects, files (+ CHANGELOG.md, which changesets writes). `node tools/package-metadata.mjs`
  * rewrites them; `--check` exits 1 and names each package and field that differs (the e2e test runs it).
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -16,10 +16,12 @@ const PACKAGES = {
   'core-blocks': { keywords: ['residual-network', 'plugin-registry', 'batch-normalization'], sideEffects: true },
   schemes: { keywords: ['linear-multi-step', 'runge-kutta', 'revnet', 'model-zoo'], sideEffects: true },
   stochastic: { keywords: ['stochastic-depth', 'shake-shake', 'regularization'], sideEffects: true },
+  'data-core': { keywords: ['dataset', 'batches', 'prng'], sideEffects: false },
   'data-cifar': { keywords: ['cifar-10', 'cifar-100', 'dataset', 'data-augmentation'], sideEffects: false },
   'data-imagenet': { keywords: ['imagenet', 'dataset', 'libjpeg-turbo', 'data-augmentation'], sideEffects: true },
   'backend-onednn': { keywords: ['onednn', 'tfjs-backend', 'native', 'cpu'], sideEffects: true },
   trainer: { keywords: ['training', 'cli', 'sgd', 'checkpoints'], sideEffects: true },
+  mpi: { keywords: ['mpi', 'open-mpi', 'allreduce', 'data-parallel', 'native'], sideEffects: false },
 };
 
 function expected(name, pkg) {
@@ -37,6 +39,11 @@ function expected(name, pkg) {
 
 const check = process.argv.includes('--check');
 const problems = [];
+// every published package under packages/ needs an entry: a new package cannot ship without its metadata
+for (const name of readdirSync(join(root, 'packages'))) {
+  const pkg = JSON.parse(readFileSync(join(root, 'packages', name, 'package.json'), 'utf8'));
+  if (!pkg.private && !(name in PACKAGES)) problems.push(`packages/${name}/package.json: no entry in tools/package-metadata.mjs (keywords, sideEffects)`);
+}
 for (const name of Object.keys(PACKAGES)) {
   const file = join(root, 'packages', name, 'package.json');
   const pkg = JSON.parse(readFileSync(file, 'utf8'));
