@@ -1,6 +1,7 @@
 // The SGD update of torch.optim.SGD over every parameter in one call (see @lm/trainer's optim/sgd.ts):
-//   g ← ∇w + wd·w (where decayed);  b ← g (first step) or μ·b + (1 − dampening)·g;  d ← g + μ·b (Nesterov) or b;
-//   w ← w − lr·d.  With μ = 0 there is no buffer and d = g. Each operation rounds to float32 as the op-by-op path.
+//   g ← ∇w + wd·w;  b ← g (first step) or μ·b + (1 − dampening)·g;  d ← g + μ·b (Nesterov) or b;  w ← w − lr·d,
+// with lr and wd per parameter (parameter groups: a learning-rate scale, a weight decay of their own, none).
+// With μ = 0 there is no buffer and d = g. Each operation rounds to float32 as the op-by-op path.
 #include <algorithm>
 
 #include "common.h"
@@ -15,16 +16,17 @@ struct Param {
   float* wOut;
   float* bOut;  // nullptr when μ = 0
   int64_t n;
-  bool decay;
+  float lr;  // this parameter's learning rate
+  float wd;  // this parameter's weight decay (0: none)
 };
 
 struct Hyper {
-  float lr, mu, damp, wd;
+  float mu, damp;
   bool nesterov;
 };
 
 void update(const Param& p, int64_t i0, int64_t i1, const Hyper& h) {
-  const float wd = p.decay ? h.wd : 0.f;
+  const float wd = p.wd;
   for (int64_t i = i0; i < i1; i++) {
     float g = p.g[i];
     if (wd != 0.f) g = g + p.w[i] * wd;
@@ -34,7 +36,7 @@ void update(const Param& p, int64_t i0, int64_t i1, const Hyper& h) {
       p.bOut[i] = b;
       d = h.nesterov ? g + b * h.mu : b;
     }
-    p.wOut[i] = p.w[i] - d * h.lr;
+    p.wOut[i] = p.w[i] - d * p.lr;
   }
 }
 
@@ -43,15 +45,15 @@ Napi::Array asArray(const Napi::Value& v, const char* what) {
   return v.As<Napi::Array>();
 }
 
-// sgdStep(ws[], gs[], bs[] (Float32Array|null), wOuts[], bOuts[] (Float32Array|null), decay[] (bool),
-//         [lr, momentum, dampening, weightDecay, nesterov])
+// sgdStep(ws[], gs[], bs[] (Float32Array|null), wOuts[], bOuts[] (Float32Array|null), lrs[] (number),
+//         weightDecays[] (number), [momentum, dampening, nesterov])
 Napi::Value SgdStep(const Napi::CallbackInfo& info) {
   auto ws = asArray(info[0], "ws"), gs = asArray(info[1], "gs"), bs = asArray(info[2], "bs");
-  auto wo = asArray(info[3], "wOuts"), bo = asArray(info[4], "bOuts"), dec = asArray(info[5], "decay");
-  auto hv = asArray(info[6], "hyper-parameters");
+  auto wo = asArray(info[3], "wOuts"), bo = asArray(info[4], "bOuts");
+  auto lrs = asArray(info[5], "lrs"), wds = asArray(info[6], "weightDecays");
+  auto hv = asArray(info[7], "hyper-parameters");
   Hyper h{hv.Get(0u).As<Napi::Number>().FloatValue(), hv.Get(1u).As<Napi::Number>().FloatValue(),
-          hv.Get(2u).As<Napi::Number>().FloatValue(), hv.Get(3u).As<Napi::Number>().FloatValue(),
-          hv.Get(4u).As<Napi::Number>().DoubleValue() != 0};
+          hv.Get(2u).As<Napi::Number>().DoubleValue() != 0};
   const uint32_t n = ws.Length();
   std::vector<Param> ps(n);
   int64_t total = 0;
@@ -64,7 +66,8 @@ Napi::Value SgdStep(const Napi::CallbackInfo& info) {
     p.b = f32OrNull(bs.Get(i));
     p.bOut = f32OrNull(bo.Get(i));
     p.n = static_cast<int64_t>(len);
-    p.decay = dec.Get(i).ToBoolean();
+    p.lr = lrs.Get(i).As<Napi::Number>().FloatValue();
+    p.wd = wds.Get(i).As<Napi::Number>().FloatValue();
     if (glen != len || olen != len) throw std::runtime_error("sgdStep: weight, gradient and output sizes differ");
     total += p.n;
   }

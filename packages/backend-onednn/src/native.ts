@@ -30,7 +30,7 @@ export interface NativeAddon {
   place(x: Float32Array | Int32Array, shape: number[], out: Float32Array | Int32Array, outShape: number[], at: number[]): void;
   pad(x: Float32Array | Int32Array, shape: number[], before: number[], out: Float32Array | Int32Array, outShape: number[], valueBits: number): void;
   /** One SGD update over every parameter; outputs may be the inputs themselves. hyper = [lr, momentum, dampening, weightDecay, nesterov]. */
-  sgdStep(ws: Float32Array[], gs: Float32Array[], bs: (Float32Array | null)[], wOut: Float32Array[], bOut: (Float32Array | null)[], decay: boolean[], hyper: number[]): void;
+  sgdStep(ws: Float32Array[], gs: Float32Array[], bs: (Float32Array | null)[], wOut: Float32Array[], bOut: (Float32Array | null)[], lrs: number[], weightDecays: number[], hyper: number[]): void;
 }
 
 /** Root of this package: both src/ (tests, source condition) and dist/ (built) sit one level below it. */

@@ -1,9 +1,9 @@
 /**
  * The optimizer step as one kernel, shared with @lm/trainer's SGD (the kernel name and I/O are the contract):
  *   LmSgdStep inputs {w0..w(n-1), g0..g(n-1), b_i for parameters that have a momentum buffer}
- *             attrs  {count: n, lr, momentum, dampening, weightDecay, nesterov, decay: boolean[n], hasBuffer: boolean[n]}
+ *             attrs  {count: n, lrs: number[n], weightDecays: number[n], momentum, dampening, nesterov, hasBuffer: boolean[n]}
  *             -> [w'0..w'(n-1), then b'0..b'(n-1) when momentum != 0]
- * with torch.optim.SGD's update (see native/optim.cc). A weight or buffer that only its tensor holds (see
+ * with torch.optim.SGD's update (see native/optim.cc); lrs and weightDecays are each parameter's own (its group's). A weight or buffer that only its tensor holds (see
  * ownership.ts) is updated in place and its output aliases it; any other gets a fresh output.
  */
 import { type KernelFunc, registerKernel, type TensorInfo } from '@tensorflow/tfjs-core';
@@ -16,12 +16,11 @@ export const SGD_STEP = 'LmSgdStep';
 
 interface SgdAttrs {
   count: number;
-  lr: number;
+  lrs: number[];
+  weightDecays: number[];
   momentum: number;
   dampening: number;
-  weightDecay: number;
   nesterov: boolean;
-  decay: boolean[];
   hasBuffer: boolean[];
 }
 
@@ -30,6 +29,7 @@ const sgdStep: KernelFunc = ({ inputs, backend, attrs }) => {
   const a = attrs as unknown as SgdAttrs;
   const ins = inputs as Record<string, TensorInfo>;
   const n = a.count;
+  if (a.lrs?.length !== n || a.weightDecays?.length !== n) throw new Error(`${SGD_STEP}: lrs and weightDecays need one entry per parameter (${n})`);
   const withBuffers = a.momentum !== 0;
   const ws: Float32Array[] = [], gs: Float32Array[] = [], bs: (Float32Array | null)[] = [];
   const wOut: Float32Array[] = [], bOut: (Float32Array | null)[] = [];
@@ -65,7 +65,7 @@ const sgdStep: KernelFunc = ({ inputs, backend, attrs }) => {
       bOut.push(null);
     }
   }
-  native().sgdStep(ws, gs, bs, wOut, bOut, a.decay, [a.lr, a.momentum, a.dampening, a.weightDecay, a.nesterov ? 1 : 0]);
+  native().sgdStep(ws, gs, bs, wOut, bOut, a.lrs, a.weightDecays, [a.momentum, a.dampening, a.nesterov ? 1 : 0]);
   return [...outs, ...bufOuts];
 };
 

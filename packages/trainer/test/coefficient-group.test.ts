@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
+import { isOnednnAvailable } from '@lm/backend-onednn';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createModel } from '@lm/schemes';
 import { SGD } from '../src/optim/sgd';
@@ -12,7 +13,10 @@ describe('scheme coefficients as a parameter group', () => {
     await tf.setBackend('cpu');
   });
 
-  it('SGD: a parameter with lrScale s and its own weight decay takes w − s·lr·(g + wd_k·w)', () => {
+  // every backend the trainer steps on: onednn runs the update as one native call (LmSgdStep)
+  const backends = ['cpu', ...(isOnednnAvailable() ? ['onednn'] : [])];
+  it.each(backends)('SGD on %s: a parameter with lrScale s and its own weight decay takes w − s·lr·(g + wd_k·w)', async (backend) => {
+    await tf.setBackend(backend);
     const a = tf.variable(tf.tensor1d([1, -2]));
     const k = tf.variable(tf.tensor1d([0.5]));
     const sgd = new SGD([{ variable: a }, { variable: k, lrScale: 0.1, weightDecay: 0.5 }], { lr: 0.2, weightDecay: 0.01 });
@@ -21,6 +25,7 @@ describe('scheme coefficients as a parameter group', () => {
     expect(av[0]).toBeCloseTo(1 - 0.2 * (0.3 + 0.01 * 1), 6);
     expect(av[1]).toBeCloseTo(-2 - 0.2 * (0.4 + 0.01 * -2), 6);
     expect(k.dataSync()[0]).toBeCloseTo(0.5 - 0.1 * 0.2 * (2 + 0.5 * 0.5), 6);
+    await tf.setBackend('cpu');
   });
 
   it('trainableParams puts the k_n (either parametrisation) and only them in the group', () => {

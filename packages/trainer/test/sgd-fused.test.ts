@@ -20,7 +20,8 @@ const STEPS = 4;
 function run(backend: string, o: SgdOptions): { weights: Float32Array[]; state: ReturnType<SGD['getState']> } {
   tf.setBackend(backend);
   const vars = SHAPES.map((s, i) => tf.variable(tf.tensor(values(s.reduce((a, b) => a * b, 1), i), s), true, `${backend}-${JSON.stringify(o)}-${i}`));
-  const sgd = new SGD(vars.map((v, i) => ({ variable: v, decay: i !== 1 })), o);
+  // parameter groups: 1 without decay, 3 at a scaled rate (the scheme coefficients' group), 4 with a decay of its own
+  const sgd = new SGD(vars.map((v, i) => ({ variable: v, decay: i !== 1, ...(i === 3 ? { lrScale: 0.15 } : {}), ...(i === 4 ? { weightDecay: 3e-3 } : {}) })), o);
   for (let step = 0; step < STEPS; step++) {
     const grads = SHAPES.map((s, i) => tf.tensor(values(s.reduce((a, b) => a * b, 1), 100 * (step + 1) + i), s));
     const map: tf.NamedTensorMap = {};

@@ -126,14 +126,14 @@ export class SGD {
       this.steps++;
       return;
     }
+    // each parameter's own rate and decay, as the op-by-op path computes them (lr · lrScale in float64)
     const attrs = {
       count: which.length,
-      lr,
+      lrs: which.map((i) => lr * this.params[i]!.lrScale),
+      weightDecays: which.map((i) => (this.params[i]!.decay ? (this.params[i]!.weightDecay ?? weightDecay) : 0)),
       momentum,
       dampening,
-      weightDecay,
       nesterov,
-      decay: which.map((i) => this.params[i]!.decay),
       hasBuffer: which.map((i) => momentum !== 0 && this.buffers[i] !== null),
     };
     const outs = tf.engine().runKernel(SGD_STEP_KERNEL, inputs, attrs as unknown as tf.NamedAttrMap) as tf.Tensor[];
