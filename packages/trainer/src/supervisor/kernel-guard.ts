@@ -13,8 +13,9 @@ export class StepAbandoned extends Error {
  * Makes a stop request visible inside a long synchronous computation, on any backend: every kernel the active
  * backend has registered (TensorFlow.js dispatches each op by name through that registry) is wrapped so that,
  * while a guarded function runs, each dispatch first does one `Atomics.load` of the {@link StopFlag} and
- * throws {@link StepAbandoned} when a stop was asked. A dispatch that has begun runs to its end: the flag is
- * honoured within one kernel's time.
+ * throws {@link StepAbandoned} when a stop was asked. A dispatch that has begun runs to its end, and so does
+ * an op made of other ops (`customGrad`, whose dispatches run at a kernel depth above 1: stopping inside one
+ * would leave the tensors it saved for its gradient off the tape): the flag is honoured within one kernel's time.
  *
  * On the exception TensorFlow.js's engine ends every scope (`tidy`) and the gradient tape depth it opened
  * (its `scopedRun` has a catch that closes them); what it leaves is the tape's saved tensors (kept, freed only
@@ -36,7 +37,7 @@ export class KernelGuard {
       const guarded: tf.KernelFunc = (params) => {
         if (this.armed) {
           const signal = this.flag.requested();
-          if (signal) throw new StepAbandoned(signal);
+          if (signal && tf.engine().state.kernelDepth <= 1) throw new StepAbandoned(signal);
         }
         return inner(params);
       };
