@@ -48,7 +48,7 @@ describe('a stop request inside a step (kernel guard)', () => {
       const guard = new KernelGuard(flag).install();
       try {
         // stops the step from inside it: in the forward pass, or in a gradient (the backward pass)
-        const stopHere = tf.customGrad((a: tf.Tensor, save: tf.GradSaveFunc) => {
+        const stopHere = tf.customGrad(((a: tf.Tensor, save: tf.GradSaveFunc) => {
           save([a]);
           if (where === 'forward') flag.request('SIGINT');
           return {
@@ -58,7 +58,7 @@ describe('a stop request inside a step (kernel guard)', () => {
               return tf.mul(dy, tf.step(s!));
             },
           };
-        });
+        }) as unknown as Parameters<typeof tf.customGrad>[0]);
         const step = (stop: boolean) => () =>
           tf.variableGrads(() => {
             const h = tf.matMul(x, w);

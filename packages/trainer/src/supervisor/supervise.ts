@@ -60,13 +60,22 @@ export function superviseTraining(argv: string[], entry: URL): Promise<number> {
 }
 
 /**
- * From TypeScript sources (tests, development) the worker needs the TypeScript loader the main thread was
- * started with (`--import tsx`), which on Node 20 registers itself in the main thread only: the worker
- * registers it before loading the entry.
+ * Under tsx (`node --import tsx`, `npx tsx`: the CLI from its TypeScript sources, or TypeScript plugins) the
+ * worker needs the loader too, which on Node 20 registers itself in the main thread only: the worker then
+ * registers it (tsx as installed beside this package) before loading the entry.
  */
 function startWorker(entry: URL, workerData: TrainWorkerData): Worker {
-  if (!entry.pathname.endsWith('.ts')) return new Worker(entry, { workerData });
-  const tsx = import.meta.resolve('tsx/esm/api');
-  const code = `import(${JSON.stringify(tsx)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry.href)}); });`;
-  return new Worker(code, { eval: true, workerData });
+  const tsx = process.execArgv.some((a) => /(^|[\\/=])tsx([\\/]|$)/.test(a)) ? tsxApi() : undefined;
+  if (!tsx) return new Worker(entry, { workerData });
+  // an ES module (a `data:` URL): eval'd code would be a CommonJS script, which puts `__dirname` and `require` on globalThis
+  const code = `const tsx = await import(${JSON.stringify(tsx)}); tsx.register(); await import(${JSON.stringify(entry.href)});`;
+  return new Worker(new URL(`data:text/javascript,${encodeURIComponent(code)}`), { workerData });
+}
+
+function tsxApi(): string | undefined {
+  try {
+    return import.meta.resolve('tsx/esm/api');
+  } catch {
+    return undefined;
+  }
 }
