@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
@@ -167,6 +168,19 @@ describe('lm train: the main thread owns the signals, the worker trains', () => 
     expect(existsSync(`${marker}.done`), 'the slow step ran to its end').toBe(false);
     expect(end.stderr).toContain('SIGTERM again: quitting now. The checkpoints written so far are intact');
     expect(end.stderr).not.toContain('Interrupted by');
+  });
+
+  it.skipIf(spawnSync('script', ['--version']).status !== 0)('on a terminal the worker draws the progress bar; through a pipe it writes plain lines', async () => {
+    const flags = (out: string) => [...tinyFlags(out), '--epochs', '1', '--synthetic-size', '64', '--val-size', '16'].filter((a, i, all) => a !== '--progress' && all[i - 1] !== '--progress');
+    const command = [process.execPath, '--import', 'tsx', '--conditions=@lm/source', join(PKG, 'src', 'cli.ts'), ...flags(tmp('tty'))].join(' ');
+    // `script` runs the command on a pseudo-terminal (util-linux)
+    const onTerminal = spawnSync('script', ['-qec', command, '/dev/null'], { cwd: PKG, encoding: 'utf8', timeout: 120_000 });
+    expect(onTerminal.status, onTerminal.stdout).toBe(0);
+    expect(onTerminal.stdout).toMatch(/\r\x1b\[2K\[#+-*\] epoch 1\/1 step 1\/4 \|/);
+    const piped = await lm(flags(tmp('pipe'))).done;
+    expect(piped.code, piped.stderr).toBe(0);
+    expect(piped.stderr).toMatch(/^epoch 1\/1 step 1\/4 \|/m);
+    expect(piped.stderr).not.toContain('\x1b');
   });
 
   it('errors reach the user as they do in-process: the same message and exit code', async () => {
