@@ -3,9 +3,10 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { main } from '../src/cli/main';
 import { InterruptedError } from '../src/errors';
+import { SGD } from '../src/optim/sgd';
 import { train } from '../src/train/loop';
 import { KernelGuard, StepAbandoned } from '../src/supervisor/kernel-guard';
 import { StopFlag } from '../src/supervisor/stop-flag';
@@ -98,11 +99,19 @@ describe('a stop request inside a step (kernel guard)', () => {
     });
   }
 
+  /** The uninterrupted run both train() tests compare with (run once). */
+  let uninterrupted: Promise<string> | undefined;
+  const uninterruptedWeights = async () => {
+    uninterrupted ??= (async () => {
+      const full = tmp('stop-full');
+      (await train(slowConfig(full), quiet)).model.dispose();
+      return full;
+    })();
+    return savedWeights(join(await uninterrupted, 'model'));
+  };
+
   it('train(): a stop in the middle of step 2 checkpoints step 1, names step 2, and resuming ends as an uninterrupted run', async () => {
-    const full = tmp('stop-full');
     const stopped = tmp('stop-mid');
-    const uninterrupted = await train(slowConfig(full), quiet);
-    uninterrupted.model.dispose();
 
     const stopFlag = new StopFlag();
     const warnings: string[] = [];
@@ -123,7 +132,34 @@ describe('a stop request inside a step (kernel guard)', () => {
 
     const resumed = await train({}, { ...quiet, resume: stopped });
     resumed.model.dispose();
-    expect(maxDifference(savedWeights(join(full, 'model')), savedWeights(join(stopped, 'model')))).toBe(0);
+    expect(maxDifference(await uninterruptedWeights(), savedWeights(join(stopped, 'model')))).toBe(0);
+  });
+
+  it('train(): a stop that comes during the optimizer update lets the update finish: the checkpoint holds that step', async () => {
+    const stopped = tmp('stop-update');
+    const stopFlag = new StopFlag();
+    const update = SGD.prototype.step;
+    let updates = 0;
+    // the stop comes as the update of step 2 begins, before its first kernel
+    const spy = vi.spyOn(SGD.prototype, 'step').mockImplementation(function (this: SGD, ...args: Parameters<SGD['step']>) {
+      if (++updates === 2) stopFlag.request('SIGINT');
+      return update.apply(this, args);
+    });
+    const warnings: string[] = [];
+    let thrown: unknown;
+    try {
+      await train(slowConfig(stopped), { ...quiet, warn: (l) => warnings.push(l), stopFlag });
+    } catch (e) {
+      thrown = e;
+    } finally {
+      spy.mockRestore();
+    }
+    expect(thrown).toBeInstanceOf(InterruptedError);
+    expect(warnings.join('\n')).not.toContain('abandoned');
+    expect(checkpointState(stopped)).toMatchObject({ epoch: 0, stepInEpoch: 2, globalStep: 2 });
+    const resumed = await train({}, { ...quiet, resume: stopped });
+    resumed.model.dispose();
+    expect(maxDifference(await uninterruptedWeights(), savedWeights(join(stopped, 'model')))).toBe(0);
   });
 });
 
