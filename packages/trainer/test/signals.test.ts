@@ -35,6 +35,21 @@ function maxDifference(a: Float32Array[], b: Float32Array[]): number {
   return d;
 }
 
+/** train() on the slow config with a stop flag; `arrange` sets up what requests the stop and returns how to undo it. */
+async function trainUntilStopped(out: string, arrange: (stopFlag: StopFlag) => () => void): Promise<{ thrown: unknown; warnings: string[] }> {
+  const stopFlag = new StopFlag();
+  const warnings: string[] = [];
+  const undo = arrange(stopFlag);
+  try {
+    await train(slowConfig(out), { ...quiet, warn: (l) => warnings.push(l), stopFlag });
+    return { thrown: undefined, warnings };
+  } catch (e) {
+    return { thrown: e, warnings };
+  } finally {
+    undo();
+  }
+}
+
 describe('a stop request inside a step (kernel guard)', () => {
   const setup = () => {
     tf.setBackend('cpu');
@@ -113,18 +128,11 @@ describe('a stop request inside a step (kernel guard)', () => {
   it('train(): a stop in the middle of step 2 checkpoints step 1, names step 2, and resuming ends as an uninterrupted run', async () => {
     const stopped = tmp('stop-mid');
 
-    const stopFlag = new StopFlag();
-    const warnings: string[] = [];
-    // the model's last layer asks to stop in the forward pass of step 2, after every batch-norm update and random draw of it
-    (globalThis as Record<symbol, unknown>)[SLOW_STEP_HOOK] = { at: 2, run: () => stopFlag.request('SIGTERM') };
-    let thrown: unknown;
-    try {
-      await train(slowConfig(stopped), { ...quiet, warn: (l) => warnings.push(l), stopFlag });
-    } catch (e) {
-      thrown = e;
-    } finally {
-      delete (globalThis as Record<symbol, unknown>)[SLOW_STEP_HOOK];
-    }
+    const { thrown, warnings } = await trainUntilStopped(stopped, (stopFlag) => {
+      // the model's last layer asks to stop in the forward pass of step 2, after every batch-norm update and random draw of it
+      (globalThis as Record<symbol, unknown>)[SLOW_STEP_HOOK] = { at: 2, run: () => stopFlag.request('SIGTERM') };
+      return () => delete (globalThis as Record<symbol, unknown>)[SLOW_STEP_HOOK];
+    });
     expect(thrown).toBeInstanceOf(InterruptedError);
     expect(warnings.join('\n')).toContain('SIGTERM: abandoned step 2/6 of epoch 1 (none of it applied)');
     expect(checkpointState(stopped)).toMatchObject({ epoch: 0, stepInEpoch: 1, globalStep: 1 });
@@ -137,23 +145,16 @@ describe('a stop request inside a step (kernel guard)', () => {
 
   it('train(): a stop that comes during the optimizer update lets the update finish: the checkpoint holds that step', async () => {
     const stopped = tmp('stop-update');
-    const stopFlag = new StopFlag();
-    const update = SGD.prototype.step;
-    let updates = 0;
-    // the stop comes as the update of step 2 begins, before its first kernel
-    const spy = vi.spyOn(SGD.prototype, 'step').mockImplementation(function (this: SGD, ...args: Parameters<SGD['step']>) {
-      if (++updates === 2) stopFlag.request('SIGINT');
-      return update.apply(this, args);
+    const { thrown, warnings } = await trainUntilStopped(stopped, (stopFlag) => {
+      const update = SGD.prototype.step;
+      let updates = 0;
+      // the stop comes as the update of step 2 begins, before its first kernel
+      const spy = vi.spyOn(SGD.prototype, 'step').mockImplementation(function (this: SGD, ...args: Parameters<SGD['step']>) {
+        if (++updates === 2) stopFlag.request('SIGINT');
+        return update.apply(this, args);
+      });
+      return () => spy.mockRestore();
     });
-    const warnings: string[] = [];
-    let thrown: unknown;
-    try {
-      await train(slowConfig(stopped), { ...quiet, warn: (l) => warnings.push(l), stopFlag });
-    } catch (e) {
-      thrown = e;
-    } finally {
-      spy.mockRestore();
-    }
     expect(thrown).toBeInstanceOf(InterruptedError);
     expect(warnings.join('\n')).not.toContain('abandoned');
     expect(checkpointState(stopped)).toMatchObject({ epoch: 0, stepInEpoch: 2, globalStep: 2 });
