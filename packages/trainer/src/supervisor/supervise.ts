@@ -21,7 +21,8 @@ const SIGNALS: StopSignal[] = ['SIGINT', 'SIGTERM'];
  * - a first signal during the epochs is said at once and set in the {@link StopFlag} the worker polls between
  *   kernel dispatches: the step in progress is abandoned, the steps before it checkpointed, exit code 130;
  * - a second signal exits at once with 130 (checkpoint writes are atomic: only the steps since the newest
- *   checkpoint are lost);
+ *   checkpoint are lost). Node joins worker threads on exit: a JavaScript kernel is interrupted there and
+ *   then, a native one (onednn, tfjs-node) returns first;
  * - a signal before the epochs start or after they end has its default effect, as it had without a worker.
  * `entry` is the module the worker runs (the `lm` entry, which runs {@link runTrainWorker} in a worker).
  */
