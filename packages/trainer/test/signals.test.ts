@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
@@ -164,7 +164,8 @@ describe('a stop request inside a step (kernel guard)', () => {
   });
 });
 
-describe('lm train: the main thread owns the signals, the worker trains', () => {
+// each test starts `lm` processes (seconds on a quiet machine): a bound for a machine busy with other work
+describe('lm train: the main thread owns the signals, the worker trains', { timeout: 600_000 }, () => {
   it('SIGTERM during a step of many kernels abandons it: exit 130, the checkpoint is the step before, resuming ends as an uninterrupted run', async () => {
     const full = tmp('sig-full');
     const run = tmp('sig-mid');
@@ -211,25 +212,28 @@ describe('lm train: the main thread owns the signals, the worker trains', () => 
     const flags = (out: string) => [...tinyFlags(out), '--epochs', '1', '--synthetic-size', '64', '--val-size', '16'].filter((a, i, all) => a !== '--progress' && all[i - 1] !== '--progress');
     const command = [process.execPath, '--import', 'tsx', '--conditions=@lm/source', join(PKG, 'src', 'cli.ts'), ...flags(tmp('tty'))].join(' ');
     // `script` runs the command on a pseudo-terminal (util-linux)
-    const onTerminal = spawnSync('script', ['-qec', command, '/dev/null'], { cwd: PKG, encoding: 'utf8', timeout: 120_000 });
-    expect(onTerminal.status, onTerminal.stdout).toBe(0);
-    expect(onTerminal.stdout).toMatch(/\r\x1b\[2K\[#+-*\] epoch 1\/1 step 1\/4 \|/);
-    const piped = await lm(flags(tmp('pipe'))).done;
+    const pipe = lm(flags(tmp('pipe')));
+    const terminal = spawn('script', ['-qec', command, '/dev/null'], { cwd: PKG, stdio: ['ignore', 'pipe', 'inherit'] });
+    let output = '';
+    terminal.stdout.on('data', (d) => (output += d));
+    const status = await new Promise((res) => terminal.on('close', res));
+    expect(status, output).toBe(0);
+    expect(output).toMatch(/\r\x1b\[2K\[#+-*\] epoch 1\/1 step 1\/4 \|/);
+    const piped = await pipe.done;
     expect(piped.code, piped.stderr).toBe(0);
     expect(piped.stderr).toMatch(/^epoch 1\/1 step 1\/4 \|/m);
     expect(piped.stderr).not.toContain('\x1b');
   });
 
   it('errors reach the user as they do in-process: the same message and exit code', async () => {
-    const cases = [
-      ['train', '--lr', 'fast'],
-      [...tinyFlags(tmp('bad-batch')), '--batch-size', '1000'],
-      ['train', '--resume', join(tmp('no-run'), 'missing')],
-    ];
-    for (const argv of cases) {
+    // a bad flag (found before training), and a bad value found after the backend and the data are up
+    const cases = [() => ['train', '--lr', 'fast'], () => [...tinyFlags(tmp('bad-batch')), '--batch-size', '1000']];
+    const runs = cases.map((argv) => lm(argv()).done);
+    for (const [i, args] of cases.entries()) {
+      const argv = args();
       const inProcess = { out: [] as string[], err: [] as string[] };
       const code = await main(argv, { out: (l) => inProcess.out.push(l), err: (l) => inProcess.err.push(l) });
-      const cli = await lm(argv).done;
+      const cli = await runs[i]!;
       expect(code, inProcess.err.join('\n')).not.toBe(0);
       expect(cli.code, argv.join(' ')).toBe(code);
       expect(cli.stderr.trimEnd().split('\n').at(-1), argv.join(' ')).toBe(inProcess.err.at(-1));

@@ -47,7 +47,10 @@ export function superviseTraining(argv: string[], entry: URL): Promise<number> {
       return;
     }
     stopping = signal;
-    note(`${signal}: stopping: the step in progress is abandoned at its next kernel (none of it applied), the steps before it are checkpointed, then lm exits (${signal} again to quit at once)`);
+    note(
+      `${signal}: stopping: the step in progress is abandoned at its next kernel (none of it applied; an evaluation in progress finishes first), ` +
+        `the steps before it are checkpointed, then lm exits (${signal} again to quit at once)`,
+    );
   };
   const stopListening = () => SIGNALS.forEach((s) => process.off(s, onSignal));
   SIGNALS.forEach((s) => process.on(s, onSignal));

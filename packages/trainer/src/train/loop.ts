@@ -376,6 +376,7 @@ async function trainEpochs(run: Run, options: TrainOptions, ui: Ui): Promise<voi
     process.on('SIGTERM', onSignal);
   }
   const stopFlag = options.stopFlag;
+  if (stopFlag && dist) throw new Error('train: stopFlag cannot be used with distributed: the ranks stop together at a step boundary (distributed/context.ts)');
   const guard = stopFlag && new KernelGuard(stopFlag).install();
   stopFlag?.arm();
   const stopRequested = () => stopSignal ?? stopFlag?.requested();
