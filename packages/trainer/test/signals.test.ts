@@ -50,7 +50,7 @@ async function trainUntilStopped(out: string, arrange: (stopFlag: StopFlag) => (
   }
 }
 
-describe('a stop request inside a step (kernel guard)', () => {
+describe('a stop request inside a step (kernel guard)', { timeout: 600_000 }, () => {
   const setup = () => {
     tf.setBackend('cpu');
     const w = tf.variable(tf.tensor2d([[0.5, -1], [2, 0.25]]), true, `w${Math.random()}`);
