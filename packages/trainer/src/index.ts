@@ -41,6 +41,8 @@ export type { ProgressSink, ProgressUpdate, ProgressOptions } from './progress';
 export { writeMetricsLog, readMetricsLog, formatEpochLine } from './log';
 export type { EpochRecord } from './log';
 export { OptionError, DivergenceError, InterruptedError } from './errors';
+export { StopFlag } from './supervisor/stop-flag';
+export type { StopSignal, StopRequestResult } from './supervisor/stop-flag';
 export { main } from './cli/main';
 export { torchStateDict, encodeSafetensors, ExportError } from './export/safetensors';
 export type { TorchTensor } from './export/safetensors';

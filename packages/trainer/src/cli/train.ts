@@ -8,6 +8,7 @@ import { trainDistributed } from '../distributed/command';
 import { integer } from '../options/kinds';
 import { bool, optionHelp, parse, str, type OptionSpecs, type Parsed } from './args';
 import type { Io } from './io';
+import { supervisorStopFlag } from '../supervisor/link';
 
 const PROGRESS_MODES = ['auto', 'bar', 'lines', 'silent'] as const;
 const LOG_FORMATS = ['text', 'jsonl'] as const;
@@ -151,12 +152,14 @@ export async function trainCommand(argv: string[], io: Io): Promise<number> {
   }
   if (argv.includes('--sync-bn')) throw new OptionError('--sync-bn', '--sync-bn needs --distributed');
   const jsonl = inv.logFormat === 'jsonl';
+  // in the worker the supervisor (supervisor/supervise.ts) trains in, it owns the signals and shares a stop flag
+  const stopFlag = supervisorStopFlag();
   const r = await train(overrides, {
     resume: inv.resume,
     progress: inv.progress ?? 'auto',
     log: jsonl ? io.err : io.out,
     warn: io.err,
-    handleSignals: true,
+    ...(stopFlag ? { stopFlag } : { handleSignals: true }),
     ...(jsonl
       ? {
           onStepEnd: (s) => {

@@ -32,6 +32,9 @@ import { loadPlugins, normalisePluginSpecs } from './plugins';
 import { checkResumeFolder, lockRunFolder, makeFolder, refuseExistingRun, type RunLock } from './run-folder';
 import { versions } from '../version';
 import type { DistributedHooks } from '../distributed/hooks';
+import { KernelGuard, StepAbandoned } from '../supervisor/kernel-guard';
+import { PreStepState } from '../supervisor/pre-step-state';
+import type { StopFlag } from '../supervisor/stop-flag';
 
 /** What {@link TrainOptions.onStepEnd} receives after every optimizer step. */
 export interface StepEnd {
@@ -72,6 +75,12 @@ export interface TrainOptions {
    * (the CLI sets this; a second signal exits at once). Default false.
    */
   handleSignals?: boolean;
+  /**
+   * Stop requests from another thread (the `lm` CLI's main thread owns the signals and trains in a worker):
+   * honoured between kernel dispatches, so a step in progress is abandoned (none of it applied), then as a
+   * signal is: a checkpoint of the steps before it and {@link InterruptedError}.
+   */
+  stopFlag?: StopFlag;
   /** Data-parallel training: this process is one rank (see distributed/hooks.ts); only the writer rank touches the run folder. */
   distributed?: DistributedHooks;
 }
@@ -337,6 +346,7 @@ async function trainEpochs(run: Run, options: TrainOptions, ui: Ui): Promise<voi
     createdAt: new Date(now()).toISOString(),
   });
   let lastCheckpointAt = now();
+  let checkpointedStep = run.lastCheckpoint ? pos.globalStep : -1;
   const dist = options.distributed;
   const checkpoint = async (atEpoch: number, atStep: number) => {
     if (!run.writer) return;
@@ -352,6 +362,7 @@ async function trainEpochs(run: Run, options: TrainOptions, ui: Ui): Promise<voi
       throw asFileError(e, join(outDir, 'checkpoints'), 'write a checkpoint in');
     }
     lastCheckpointAt = now();
+    checkpointedStep = pos.globalStep;
   };
 
   let stopSignal: string | undefined;
@@ -364,6 +375,11 @@ async function trainEpochs(run: Run, options: TrainOptions, ui: Ui): Promise<voi
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
   }
+  const stopFlag = options.stopFlag;
+  if (stopFlag && dist) throw new Error('train: stopFlag cannot be used with distributed: the ranks stop together at a step boundary (distributed/context.ts)');
+  const guard = stopFlag && new KernelGuard(stopFlag).install();
+  stopFlag?.arm();
+  const stopRequested = () => stopSignal ?? stopFlag?.requested();
   try {
     const sessionStart = now();
     const sessionStartStep = pos.globalStep;
@@ -389,11 +405,26 @@ async function trainEpochs(run: Run, options: TrainOptions, ui: Ui): Promise<voi
           const t0 = now();
           lr = lrAt(pos.epoch, pos.stepInEpoch);
           let logits: tf.Tensor2D | undefined;
-          const { value, grads } = tf.variableGrads(() => {
-            const l = model.apply(xs, { training: true }) as tf.Tensor2D;
-            logits = tf.keep(l);
-            return softmaxCrossEntropy(l, ys);
-          }, vars);
+          const forwardBackward = () =>
+            tf.variableGrads(() => {
+              const l = model.apply(xs, { training: true }) as tf.Tensor2D;
+              logits = tf.keep(l);
+              return softmaxCrossEntropy(l, ys);
+            }, vars);
+          const before = guard && new PreStepState(model);
+          let value: tf.Scalar, grads: tf.NamedTensorMap;
+          try {
+            ({ value, grads } = guard ? guard.abandonable(forwardBackward) : forwardBackward());
+          } catch (e) {
+            if (!(e instanceof StepAbandoned)) throw e;
+            tf.dispose([xs, ys, ...(logits ? [logits as tf.Tensor] : [])]);
+            before!.restore();
+            ui.warn(`${e.signal}: abandoned step ${pos.stepInEpoch + 1}/${stepsPerEpoch} of epoch ${pos.epoch + 1} (none of it applied); the checkpoint holds the run up to the step before it`);
+            if (checkpointedStep !== pos.globalStep) await checkpoint(pos.epoch, pos.stepInEpoch);
+            progress.done();
+            throw new InterruptedError(e.signal, run.lastCheckpoint!, outDir);
+          }
+          before?.release();
           const loss = dist ? dist.reduceStep(grads, vars, value, logits!, labels, acc) : value.dataSync()[0]!;
           if (!Number.isFinite(loss)) {
             tf.dispose([xs, ys, value, logits!, ...Object.values(grads)]);
@@ -424,10 +455,11 @@ async function trainEpochs(run: Run, options: TrainOptions, ui: Ui): Promise<voi
             etaSeconds: done > 0 ? (elapsed / done) * (totalSteps - pos.globalStep) : NaN,
           });
           await options.onStepEnd?.({ epoch: pos.epoch + 1, step: pos.stepInEpoch, stepsPerEpoch, globalStep: pos.globalStep, loss, lr, model });
-          if (stopSignal && pos.stepInEpoch < stepsPerEpoch) {
+          const stop = stopRequested();
+          if (stop && pos.stepInEpoch < stepsPerEpoch) {
             await checkpoint(pos.epoch, pos.stepInEpoch);
             progress.done();
-            throw new InterruptedError(stopSignal, run.lastCheckpoint!, outDir);
+            throw new InterruptedError(stop, run.lastCheckpoint!, outDir);
           }
           if (pos.stepInEpoch >= stepsPerEpoch) break;
           const everySteps = config.checkpointEverySteps > 0 && pos.globalStep % config.checkpointEverySteps === 0;
@@ -466,9 +498,10 @@ async function trainEpochs(run: Run, options: TrainOptions, ui: Ui): Promise<voi
       pos.stepInEpoch = 0;
       pos.sums = emptySums();
       await checkpoint(pos.epoch + 1, 0);
-      if (stopSignal && pos.epoch + 1 < config.epochs) {
+      const stop = stopRequested();
+      if (stop && pos.epoch + 1 < config.epochs) {
         progress.done();
-        throw new InterruptedError(stopSignal, run.lastCheckpoint!, outDir);
+        throw new InterruptedError(stop, run.lastCheckpoint!, outDir);
       }
     }
   } finally {
@@ -476,6 +509,8 @@ async function trainEpochs(run: Run, options: TrainOptions, ui: Ui): Promise<voi
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
     }
+    stopFlag?.disarm();
+    guard?.uninstall();
   }
   progress.done();
 }
