@@ -87,7 +87,8 @@ function firstDifference(a: unknown, b: unknown, path: string): string | undefin
     }
     return undefined;
   }
-  return a === b ? undefined : `${path || 'the model'}: ${JSON.stringify(a)} here, ${JSON.stringify(b)} in the reference network`;
+  const show = (v: unknown) => (v === undefined ? 'none' : JSON.stringify(v).replace(/^(.{80}).+$/s, '$1...'));
+  return a === b ? undefined : `${path || 'the model'}: ${show(a)} here, ${show(b)} in the reference network`;
 }
 
 /** Layers by name, so that a difference names the layer rather than an index. */
