@@ -46,5 +46,7 @@ export type { StopSignal, StopRequestResult } from './supervisor/stop-flag';
 export { main } from './cli/main';
 export { torchStateDict, encodeSafetensors, ExportError } from './export/safetensors';
 export type { TorchTensor } from './export/safetensors';
+export { recogniseReferenceArchitecture, referenceModuleName, torchNaming } from './export/reference-names';
+export type { ReferenceArchitecture, ReferenceFamily, TorchNaming } from './export/reference-names';
 export { DistributedContext, StepReducer, movingStatistics, shardedSplit, trainDistributed, RankMismatchError } from './distributed';
 export type { DistributedHooks, DistributedOptions, DistributedTrainOptions } from './distributed';

@@ -1,107 +1,163 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
-import { loadModel } from '@lm/core-blocks/node';
+import { loadModel, readModelArtifacts } from '@lm/core-blocks/node';
+import { createModel } from '@lm/schemes';
+import '@lm/stochastic';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../src/cli/main';
+import { referenceModuleName, torchNaming } from '../src/export/reference-names';
 import { train } from '../src/train/loop';
-import { tinyConfig, tmp } from './helpers';
+import { relError } from './helpers/rel-error';
+import { PKG, tinyConfig, tmp } from './helpers';
 
 const PYTHON = process.env.LM_PYTHON ?? '/usr/bin/python3';
-const torchVersion = spawnSync(PYTHON, ['-c', 'import torch; print(torch.__version__)'], { encoding: 'utf8' });
-const hasTorch = torchVersion.status === 0;
-if (!hasTorch) console.warn(`export-safetensors: skipped, ${PYTHON} has no torch (apt-get install python3-torch, or set LM_PYTHON)`);
+const CHECK = resolve(PKG, '../../tools/paper-check/check.py');
+const hasTorch = spawnSync(PYTHON, ['-c', 'import torch'], { encoding: 'utf8' }).status === 0;
+if (!hasTorch) console.warn(`export-safetensors: the PyTorch loads skipped, ${PYTHON} has no torch (apt-get install python3-torch, or set LM_PYTHON)`);
 
-// A hand-written PyTorch twin of the tiny LM network of test/fixtures/tiny-model.ts, modules named as its layers.
-// The safetensors file is parsed by hand (the format: u64 header length, JSON header, raw little-endian data).
-const REFERENCE = String.raw`
-import json, struct, sys, torch
-import torch.nn as nn, torch.nn.functional as F
+interface Header {
+  metadata: Record<string, string>;
+  tensors: Record<string, { dtype: string; shape: number[]; data: Uint8Array }>;
+}
 
-def load_safetensors(path):
-    raw = open(path, 'rb').read()
-    n = struct.unpack('<Q', raw[:8])[0]
-    header = json.loads(raw[8:8 + n])
-    header.pop('__metadata__', None)
-    dtypes = {'F32': torch.float32, 'I64': torch.int64}
-    base = 8 + n
-    return {k: torch.frombuffer(bytearray(raw[base + v['data_offsets'][0]:base + v['data_offsets'][1]]), dtype=dtypes[v['dtype']]).reshape(v['shape'])
-            for k, v in header.items()}
+/** The safetensors format read by hand: a u64 little-endian header length, the JSON header, the raw data. */
+function readSafetensors(file: string): Header {
+  const raw = readFileSync(file);
+  const n = Number(raw.readBigUInt64LE(0));
+  const { __metadata__: metadata, ...rest } = JSON.parse(raw.subarray(8, 8 + n).toString('utf8')) as Record<string, { dtype: string; shape: number[]; data_offsets: [number, number] }>;
+  const tensors: Header['tensors'] = {};
+  for (const [name, t] of Object.entries(rest)) tensors[name] = { dtype: t.dtype, shape: t.shape, data: raw.subarray(8 + n + t.data_offsets[0], 8 + n + t.data_offsets[1]) };
+  return { metadata: metadata as unknown as Record<string, string>, tensors };
+}
 
-class LinearMultiStep(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.k = nn.Parameter(torch.zeros(1))
-    def forward(self, f, u, prev):  # u_{n+1} = (1 - k) u_n + k u_{n-1} + f(u_n)
-        return (1 - self.k) * u + self.k * prev + f
+async function exportTo(source: string, file: string): Promise<string[]> {
+  const said: string[] = [];
+  const code = await main(['export', source, '--out', file], { out: (s) => said.push(s), err: (s) => said.push(s) });
+  expect(code, said.join('\n')).toBe(0);
+  expect(existsSync(file)).toBe(true);
+  return said;
+}
 
-class TinyLM(nn.Module):
-    def __init__(self, classes):
-        super().__init__()
-        self.stem_conv = nn.Conv2d(3, 4, 3, padding=1, bias=False)
-        for i in range(3):
-            setattr(self, f'f{i}_bn', nn.BatchNorm2d(4, eps=1e-5))
-            setattr(self, f'f{i}_conv', nn.Conv2d(4, 4, 3, padding=1, bias=False))
-        self.lm1, self.lm2 = LinearMultiStep(), LinearMultiStep()
-        self.final_bn = nn.BatchNorm2d(4, eps=1e-5)
-        self.classifier = nn.Linear(4, classes)
-    def f(self, u, i):
-        return getattr(self, f'f{i}_conv')(F.relu(getattr(self, f'f{i}_bn')(u)))
-    def forward(self, x):
-        u0 = self.stem_conv(F.avg_pool2d(x, 4))
-        u1 = u0 + self.f(u0, 0)
-        u2 = self.lm1(self.f(u1, 1), u1, u0)
-        u3 = self.lm2(self.f(u2, 2), u2, u1)
-        return self.classifier(F.relu(self.final_bn(u3)).mean((2, 3)))
-
-weights, inputs, shape = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
-state = load_safetensors(weights)
-model = TinyLM(state['classifier.weight'].shape[0])
-model.load_state_dict(state, strict=True)
-model.eval()
-x = torch.frombuffer(bytearray(open(inputs, 'rb').read()), dtype=torch.float32).reshape(shape).permute(0, 3, 1, 2)
-with torch.no_grad():
-    print(json.dumps({'logits': model(x).flatten().tolist(), 'names': sorted(state)}))
-`;
-
-describe.skipIf(!hasTorch)('lm export --format safetensors', () => {
+describe('lm export --format safetensors', () => {
   const work = tmp('export');
-  let run: string;
-  beforeAll(async () => {
-    const r = await train(tinyConfig(join(work, 'run'), { epochs: 1, syntheticSize: 64, valSize: 16 }), { progress: 'silent', log: () => {} });
-    r.model.dispose();
-    run = r.outDir;
-  });
   afterAll(() => rmSync(work, { recursive: true, force: true }));
-
-  it("loads into a PyTorch model of the same architecture (strict) and gives TensorFlow.js's logits", async () => {
-    const file = join(work, 'tiny.safetensors');
-    const out: string[] = [];
-    const code = await main(['export', run, '--out', file], { out: (s) => out.push(s), err: (s) => out.push(s) });
-    expect(code, out.join('\n')).toBe(0);
-    expect(existsSync(file)).toBe(true);
-
+  beforeAll(async () => {
     await tf.setBackend('cpu');
-    const model = await loadModel(join(run, 'model'));
-    const x = tf.randomNormal([2, 32, 32, 3], 0, 1, 'float32', 7);
-    const expected = Array.from((model.predict(x) as tf.Tensor).dataSync());
-    writeFileSync(join(work, 'x.bin'), new Uint8Array(x.dataSync().buffer));
-    writeFileSync(join(work, 'reference.py'), REFERENCE);
-    const py = spawnSync(PYTHON, [join(work, 'reference.py'), file, join(work, 'x.bin'), JSON.stringify(x.shape)], { encoding: 'utf8' });
-    expect(py.status, py.stderr).toBe(0);
-    const got = JSON.parse(py.stdout.trim().split('\n').at(-1)!) as { logits: number[]; names: string[] };
-    expect(got.names).toEqual(expect.arrayContaining(['stem_conv.weight', 'f0_bn.running_var', 'f0_bn.num_batches_tracked', 'lm1.k', 'classifier.weight']));
-    expect(got.logits).toHaveLength(expected.length);
-    got.logits.forEach((z, i) => expect(Math.abs(z - expected[i]!), `logit ${i}: torch ${z}, tfjs ${expected[i]}`).toBeLessThan(1e-4));
-    tf.dispose([x]);
-    model.dispose();
   });
 
-  it('an unknown --format is an error naming the option', async () => {
-    const err: string[] = [];
-    expect(await main(['export', run, '--format', 'onnx'], { out: () => {}, err: (s) => err.push(s) })).toBe(2);
-    expect(err.join('')).toContain('--format must be one of: safetensors');
+  describe('a model the reference does not define (the tiny LM network of a plugin)', () => {
+    let run: string;
+    beforeAll(async () => {
+      const r = await train(tinyConfig(join(work, 'tiny'), { epochs: 1, syntheticSize: 64, valSize: 16 }), { progress: 'silent', log: () => {} });
+      r.model.dispose();
+      run = r.outDir;
+    });
+
+    it('keeps the generic names <layer>.<parameter>, PyTorch layouts, and says why in the metadata', async () => {
+      const file = join(work, 'tiny.safetensors');
+      const said = await exportTo(run, file);
+      expect(said.join('\n')).toContain('generic layer names: not a network of tools/paper-check/reference.py');
+      const { metadata, tensors } = readSafetensors(file);
+      expect(metadata.naming).toBe('layers');
+      expect(metadata.naming_reason).toContain('not those of a CIFAR ResNet of the zoo');
+      const saved = readModelArtifacts(join(run, 'model'));
+      const specs = saved.weightSpecs!;
+      const names = specs.map((s) => `${s.name.slice(0, s.name.lastIndexOf('/'))}.${{ kernel: 'weight', gamma: 'weight', beta: 'bias', moving_mean: 'running_mean', moving_variance: 'running_var' }[s.name.split('/').pop()!] ?? s.name.split('/').pop()}`);
+      const bns = specs.filter((s) => s.name.endsWith('/moving_mean')).map((s) => `${s.name.slice(0, -'/moving_mean'.length)}.num_batches_tracked`);
+      expect(Object.keys(tensors).sort()).toEqual([...names, ...bns].sort());
+      expect(names).toEqual(expect.arrayContaining(['stem_conv.weight', 'f0_bn.running_var', 'lm1.k', 'classifier.weight']));
+      // the stem's HWIO kernel as OIHW: element [o, i, h, w] of the export is [h, w, i, o] of the saved model
+      const stem = specs.find((s) => s.name === 'stem_conv/kernel')!;
+      const offset = specs.slice(0, specs.indexOf(stem)).reduce((a, s) => a + 4 * s.shape.reduce((x, y) => x * y, 1), 0);
+      const hwio = new Float32Array((saved.weightData as ArrayBuffer).slice(offset, offset + 4 * stem.shape.reduce((x, y) => x * y, 1)));
+      const t = tensors['stem_conv.weight']!;
+      const [kh, kw, ci, co] = stem.shape as [number, number, number, number];
+      expect(t.shape).toEqual([co, ci, kh, kw]);
+      const oihw = new Float32Array(t.data.buffer.slice(t.data.byteOffset, t.data.byteOffset + t.data.byteLength));
+      for (const [o, i, h, w] of [[0, 0, 0, 0], [co - 1, ci - 1, kh - 1, kw - 1], [1, 2, 0, 1]] as const) {
+        expect(oihw[((o * ci + i) * kh + h) * kw + w]).toBe(hwio[((h * kw + w) * ci + i) * co + o]);
+      }
+    });
+
+    it('an unknown --format is an error naming the option', async () => {
+      const err: string[] = [];
+      expect(await main(['export', run, '--format', 'onnx'], { out: () => {}, err: (s) => err.push(s) })).toBe(2);
+      expect(err.join('')).toContain('--format must be one of: safetensors');
+    });
+  });
+
+  describe('which models get the reference names', () => {
+    const naming = (name: string, options: Record<string, unknown> = {}) => {
+      const m = createModel(name, { inputShape: [8, 8, 3], ...options });
+      try {
+        const specs = m.weights.map((w) => ({ name: w.originalName, shape: w.shape as number[], dtype: 'float32' as const }));
+        return torchNaming(m.toJSON(null, false), specs);
+      } finally {
+        m.dispose();
+      }
+    };
+
+    it('the paper networks of every depth and both conventions, with what the reference needs to build them', () => {
+      expect(naming('resnet32', { conventions: 'authors' }).architecture).toEqual({
+        architecture: 'resnet32', family: 'resnet', depth: 32, numClasses: 10, padding: 'symmetric', kParametrisation: 'k', perChannelK: false,
+      });
+      expect(naming('preact-resnet20').architecture).toMatchObject({ family: 'preact', depth: 20, padding: 'tf-same' });
+      expect(naming('lm-resnet44', { numClasses: 100, perChannelK: true }).architecture).toMatchObject({ family: 'lm', numClasses: 100, kParametrisation: 'k', perChannelK: true });
+      expect(naming('lm-resnet20', { conventions: 'authors' }).metadata).toEqual({
+        naming: 'reference', architecture: 'lm-resnet20', num_classes: '10', padding: 'symmetric', k_parametrisation: 'one-minus-k', per_channel_k: 'false',
+      });
+    });
+
+    it('not a network with the same weights that computes something else (other scheme, dt, stochastic depth)', () => {
+      // ab2- and polynet-resnet20 have exactly preact-resnet20's weights; the layers between them tell them apart
+      expect(naming('ab2-resnet20').metadata.naming_reason).toContain('it differs from preact-resnet20 (s1_b2_lm: {"name":"s1_b2_lm","class_name":"LmLinearKStep"');
+      expect(naming('polynet-resnet20').metadata.naming_reason).toContain('it differs from preact-resnet20 (s1_b1_f.inbound_nodes[1]');
+      expect(naming('rk2-resnet20').metadata.naming_reason).toContain('it differs from preact-resnet20 (s1_b1_f1: {"name":"s1_b1_f1","class_name":"Model"');
+      expect(naming('lm-resnet20', { dt: 0.5 }).metadata.naming_reason).toContain('differs from lm-resnet20 (s1_b1_sum.coefficients[1]: 0.5 here, 1 in the reference network)');
+      expect(naming('lm-resnet20', { stochasticDepth: { pL: 0.5 } }).metadata.naming_reason).toContain('(s1_b1_f_drop: {"name":"s1_b1_f_drop","class_name":"LmDropPath"');
+      expect(naming('lm3-resnet20').kind).toBe('layers');
+    });
+
+    it('module names as torch.nn names them in tools/paper-check/reference.py', () => {
+      expect(referenceModuleName('stem_conv')).toBe('conv1');
+      expect(referenceModuleName('s2_b1_shortcut_pre_bn')).toBe('layer2.0.shortcut.bn');
+      expect(referenceModuleName('s3_b9_f_pre2_bn')).toBe('layer3.8.bn2');
+      expect(referenceModuleName('s1_b2_lm')).toBe('layer1.1');
+      expect(referenceModuleName('s1_b1_f_relu1')).toBeUndefined();
+    });
+  });
+
+  describe.skipIf(!hasTorch)('an lm train checkpoint of lm-resnet20 (authors conventions) in the PyTorch reference', () => {
+    it("loads with strict=True through reference.load and gives Node's logits (1e-4), evaluation and training mode", async () => {
+      const r = await train(
+        { ...tinyConfig(join(work, 'lm20'), { epochs: 1, syntheticSize: 2, valSize: 0, batchSize: 2 }), model: 'lm-resnet20', plugins: [], modelOptions: { conventions: 'authors' } },
+        { progress: 'silent', log: () => {} },
+      );
+      r.model.dispose();
+      const checkpoints = join(r.outDir, 'checkpoints');
+      const checkpoint = join(checkpoints, readFileSync(join(checkpoints, 'latest'), 'utf8').trim());
+      const dir = join(work, 'lm20-case');
+      mkdirSync(dir);
+      await exportTo(checkpoint, join(dir, 'model.safetensors'));
+      expect(readSafetensors(join(dir, 'model.safetensors')).metadata).toMatchObject({ naming: 'reference', architecture: 'lm-resnet20', k_parametrisation: 'one-minus-k', epoch: '1' });
+
+      const model = await loadModel(join(checkpoint, 'model'));
+      const x = tf.randomNormal([2, 32, 32, 3], 0, 1, 'float32', 2);
+      writeFileSync(join(dir, 'x.bin'), new Uint8Array(x.dataSync().buffer));
+      writeFileSync(join(dir, 'labels.json'), '[3, 1]');
+      writeFileSync(join(dir, 'case.json'), JSON.stringify({ batch: 2, height: 32, width: 32 }));
+      const py = spawnSync(PYTHON, [CHECK, dir], { encoding: 'utf8' });
+      expect(py.status, py.stderr).toBe(0);
+      const ref = JSON.parse(readFileSync(join(dir, 'result.json'), 'utf8')) as { logitsEval: number[]; logitsTrain: number[] };
+      const evalLogits = tf.tidy(() => (model.predict(x) as tf.Tensor).dataSync());
+      const trainLogits = tf.tidy(() => (model.apply(x, { training: true }) as tf.Tensor).dataSync());
+      expect(relError(evalLogits, ref.logitsEval)).toBeLessThan(1e-4);
+      expect(relError(trainLogits, ref.logitsTrain)).toBeLessThan(1e-4);
+      x.dispose();
+      model.dispose();
+    }, 600_000);
   });
 });

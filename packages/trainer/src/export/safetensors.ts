@@ -22,6 +22,11 @@ const TORCH_NAMES: Record<string, string> = {
   moving_variance: 'running_var',
 };
 
+/** The generic naming: a layer's PyTorch module is named as the layer, nested names joined by '.'. */
+export function layerModuleName(layer: string): string {
+  return layer.replaceAll('/', '.');
+}
+
 /** Row-major transpose of `data` with `shape` by `perm` (output axis i is input axis perm[i]). */
 function transpose(data: Float32Array, shape: number[], perm: number[]): Float32Array {
   const outShape = perm.map((p) => shape[p]!);
@@ -41,12 +46,17 @@ function transpose(data: Float32Array, shape: number[], perm: number[]): Float32
 }
 
 /**
- * A saved TensorFlow.js layers model's weights as a PyTorch state dict: `<layer>.weight` etc., convolution kernels
+ * A saved TensorFlow.js layers model's weights as a PyTorch state dict: `<module>.weight` etc. (the module of a
+ * layer by `moduleName`: the layer's own name by default, or the paper-check reference's), convolution kernels
  * HWIO -> OIHW (grouped ones too: [k, k, C_in/G, F] -> [F, C_in/G, k, k]), dense kernels [in, out] -> [out, in],
  * batch norm gamma/beta/moving statistics -> weight/bias/running_mean/running_var (+ num_batches_tracked = 0),
  * any other weight (the LM scheme's `k`) under its own name and shape.
  */
-export function torchStateDict(specs: tf.io.WeightsManifestEntry[], data: ArrayBuffer): TorchTensor[] {
+export function torchStateDict(
+  specs: readonly tf.io.WeightsManifestEntry[],
+  data: ArrayBuffer,
+  moduleName: (layer: string) => string = layerModuleName,
+): TorchTensor[] {
   const out: TorchTensor[] = [];
   const batchNorms = new Set<string>();
   let offset = 0;
@@ -59,7 +69,7 @@ export function torchStateDict(specs: tf.io.WeightsManifestEntry[], data: ArrayB
     const values = new Float32Array(data.slice(offset, offset + size * 4));
     offset += size * 4;
     const cut = spec.name.lastIndexOf('/');
-    const layer = spec.name.slice(0, cut).replaceAll('/', '.');
+    const layer = moduleName(spec.name.slice(0, cut));
     const weight = spec.name.slice(cut + 1);
     const param = TORCH_NAMES[weight] ?? weight;
     let shape = spec.shape;
