@@ -61,16 +61,40 @@ export function recycle(values: Values): void {
   pooledBytes += b.byteLength;
 }
 
+/** Output allocations since the last {@link resetBufferPoolStats}: served from the pool, or fresh (and their bytes). */
+export interface BufferPoolStats {
+  reused: number;
+  fresh: number;
+  freshBytes: number;
+  /** Bytes the pool holds now. */
+  pooledBytes: number;
+}
+const stats = { reused: 0, fresh: 0, freshBytes: 0 };
+
 /** A pooled buffer of exactly `bytes` bytes, or undefined. */
 export function reuse(bytes: number): ArrayBuffer | undefined {
   const b = pool.get(bytes)?.pop();
-  if (b) pooledBytes -= bytes;
+  if (b) {
+    pooledBytes -= bytes;
+    stats.reused++;
+  } else {
+    stats.fresh++;
+    stats.freshBytes += bytes;
+  }
   return b;
 }
 
 /** Bytes held by the pool (for tests and diagnostics). */
 export function pooledByteCount(): number {
   return pooledBytes;
+}
+
+export function bufferPoolStats(): BufferPoolStats {
+  return { ...stats, pooledBytes };
+}
+
+export function resetBufferPoolStats(): void {
+  stats.reused = stats.fresh = stats.freshBytes = 0;
 }
 
 /** The Float32Array of `t` when a kernel may overwrite it in place (see above), else undefined. */
