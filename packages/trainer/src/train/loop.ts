@@ -9,7 +9,7 @@ import { asFileError, DataError, DivergenceError, InterruptedError, NonFiniteWei
 import { type BackendProbes, selectBackend } from '../backend/select';
 import { heldOut, loadData, type LoadedData, type Split } from '../data/datasets';
 import { type EpochRecord, formatEpochLine, summaryCsv, writeMetricsLog } from '../log';
-import { emptySums, MetricAccumulator, type MetricSums, softmaxCrossEntropy } from '../metrics';
+import { emptySums, MetricAccumulator, type MetricSums } from '../metrics';
 import { optionDef, optionName, TRAIN_CONFIG_KEYS, type TrainConfigKey } from '../options/train-options';
 import { learningRate } from '../optim/schedules';
 import { SGD } from '../optim/sgd';
@@ -28,6 +28,7 @@ import {
 } from './checkpoint';
 import { evaluate } from './evaluate';
 import { buildModel, kValues, trainableParams } from './model';
+import { trainStep } from './step';
 import { loadPlugins, normalisePluginSpecs } from './plugins';
 import { checkResumeFolder, lockRunFolder, makeFolder, refuseExistingRun, type RunLock } from './run-folder';
 import { versions } from '../version';
@@ -388,22 +389,14 @@ async function trainEpochs(run: Run, options: TrainOptions, ui: Ui): Promise<voi
         for await (const { xs, ys, labels } of batches) {
           const t0 = now();
           lr = lrAt(pos.epoch, pos.stepInEpoch);
-          let logits: tf.Tensor2D | undefined;
-          const { value, grads } = tf.variableGrads(() => {
-            const l = model.apply(xs, { training: true }) as tf.Tensor2D;
-            logits = tf.keep(l);
-            return softmaxCrossEntropy(l, ys);
-          }, vars);
-          const loss = dist ? dist.reduceStep(grads, vars, value, logits!, labels, acc) : value.dataSync()[0]!;
+          const loss = trainStep({ model, vars, sgd, xs, ys, labels, lr, acc, reduce: dist && ((...a) => dist.reduceStep(...a)) });
           if (!Number.isFinite(loss)) {
-            tf.dispose([xs, ys, value, logits!, ...Object.values(grads)]);
+            tf.dispose([xs, ys]);
             progress.done();
             throw new DivergenceError(pos.epoch + 1, pos.stepInEpoch + 1, loss, run.lastCheckpoint ?? latestCheckpoint(outDir));
           }
-          sgd.step(vars.map((v) => grads[v.name]!), lr);
-          if (!dist) acc.add(loss, logits!, labels);
           if (dist?.stopRequested) stopSignal = dist.stopRequested;
-          tf.dispose([xs, ys, value, logits!, ...Object.values(grads)]);
+          tf.dispose([xs, ys]);
           pos.stepInEpoch++;
           pos.globalStep++;
           stepsThisSession++;
