@@ -13,33 +13,47 @@
 namespace lm {
 namespace {
 
-struct Geometry {
-  int64_t n;  // elements
-  int64_t c;  // channels (last axis)
-  int64_t kn; // 1 or c
+/** The four inputs (f or dy, b, o, k), checked: one size for the first three, k of 1 or `channels` values. */
+struct Operands {
+  const float* first;
+  const float* b;
+  const float* o;
+  const float* k;
+  int64_t n;         // elements
+  int64_t channels;  // the last axis
+  bool scalarK;
 };
 
-Geometry geometry(size_t n, size_t nk, int64_t channels, const char* what) {
+Operands operands(const Napi::CallbackInfo& info, int64_t channels, const char* what) {
+  size_t n = 0, nb = 0, no = 0, nk = 0;
+  Operands r{f32(info[0], &n), f32(info[1], &nb), f32(info[2], &no), f32(info[3], &nk), 0, channels, nk == 1};
+  if (nb != n || no != n) throw std::runtime_error(std::string(what) + ": f (or dy), u and u_prev must have one size");
   if (channels <= 0 || n % channels != 0) throw std::runtime_error(std::string(what) + ": the channel count must divide the size");
   if (nk != 1 && static_cast<int64_t>(nk) != channels) throw std::runtime_error(std::string(what) + ": k must hold 1 value or one per channel");
-  return {static_cast<int64_t>(n), channels, static_cast<int64_t>(nk)};
+  r.n = static_cast<int64_t>(n);
+  return r;
+}
+
+/** An output array that must hold exactly `n` elements. */
+float* output(const Napi::Value& v, int64_t n, const char* what) {
+  size_t m = 0;
+  float* p = f32(v, &m);
+  if (static_cast<int64_t>(m) != n) throw std::runtime_error(std::string(what) + ": an output has the wrong size");
+  return p;
 }
 
 // lmStep(f, b, o, k, y, channels, dt)
 Napi::Value Forward(const Napi::CallbackInfo& info) {
-  size_t n = 0, nb = 0, no = 0, nk = 0, ny = 0;
-  const float* __restrict f = f32(info[0], &n);
-  const float* __restrict b = f32(info[1], &nb);
-  const float* __restrict o = f32(info[2], &no);
-  const float* __restrict k = f32(info[3], &nk);
-  float* __restrict y = f32(info[4], &ny);
-  const int64_t channels = info[5].As<Napi::Number>().Int64Value();
+  const Operands a = operands(info, info[5].As<Napi::Number>().Int64Value(), "lmStep");
+  const float* __restrict f = a.first;
+  const float* __restrict b = a.b;
+  const float* __restrict o = a.o;
+  const float* __restrict k = a.k;
+  float* __restrict y = output(info[4], a.n, "lmStep");
   const float dt = info[6].As<Napi::Number>().FloatValue();
-  if (nb != n || no != n || ny != n) throw std::runtime_error("lmStep: f, u, u_prev and y must have one size");
-  const Geometry g = geometry(n, nk, channels, "lmStep");
-  const int64_t rows = g.n / g.c, C = g.c;
-  const bool scalar = g.kn == 1, unitDt = dt == 1.f;
-#pragma omp parallel for schedule(static) num_threads(loopThreads()) if (g.n >= kParallelMin)
+  const int64_t rows = a.n / a.channels, C = a.channels;
+  const bool scalar = a.scalarK, unitDt = dt == 1.f;
+#pragma omp parallel for schedule(static) num_threads(loopThreads()) if (a.n >= kParallelMin)
   for (int64_t r = 0; r < rows; r++) {
     const int64_t base = r * C;
 #pragma omp simd
@@ -56,24 +70,19 @@ Napi::Value Forward(const Napi::CallbackInfo& info) {
 
 // lmStepGrad(dy, b, o, k, df|null, db, do, dk, channels, dt)
 Napi::Value Backward(const Napi::CallbackInfo& info) {
-  size_t n = 0, nb = 0, no = 0, nk = 0, ndk = 0;
-  const float* __restrict dy = f32(info[0], &n);
-  const float* __restrict b = f32(info[1], &nb);
-  const float* __restrict o = f32(info[2], &no);
-  const float* __restrict k = f32(info[3], &nk);
-  float* __restrict df = f32OrNull(info[4]);
-  size_t n1 = 0, n2 = 0;
-  float* __restrict db = f32(info[5], &n1);
-  float* __restrict dO = f32(info[6], &n2);
-  float* dk = f32(info[7], &ndk);
-  const int64_t channels = info[8].As<Napi::Number>().Int64Value();
+  const Operands a = operands(info, info[8].As<Napi::Number>().Int64Value(), "lmStepGrad");
+  const float* __restrict dy = a.first;
+  const float* __restrict b = a.b;
+  const float* __restrict o = a.o;
+  const float* __restrict k = a.k;
+  float* __restrict df = info[4].IsNull() || info[4].IsUndefined() ? nullptr : output(info[4], a.n, "lmStepGrad");
+  float* __restrict db = output(info[5], a.n, "lmStepGrad");
+  float* __restrict dO = output(info[6], a.n, "lmStepGrad");
+  float* dk = output(info[7], a.scalarK ? 1 : a.channels, "lmStepGrad");
   const float dt = info[9].As<Napi::Number>().FloatValue();
-  if (nb != n || no != n || n1 != n || n2 != n) throw std::runtime_error("lmStepGrad: dy, u, u_prev and the gradients must have one size");
-  if (ndk != nk) throw std::runtime_error("lmStepGrad: dk must have the size of k");
-  const Geometry g = geometry(n, nk, channels, "lmStepGrad");
-  const int64_t rows = g.n / g.c, C = g.c;
-  const bool scalar = g.kn == 1;
-  const int nthr = g.n >= kParallelMin ? loopThreads() : 1;
+  const int64_t rows = a.n / a.channels, C = a.channels;
+  const bool scalar = a.scalarK;
+  const int nthr = a.n >= kParallelMin ? loopThreads() : 1;
   std::vector<double> partial(static_cast<size_t>(nthr) * C, 0.0);
 #pragma omp parallel num_threads(nthr)
   {
