@@ -20,7 +20,7 @@ const evalBatch = Number(a['eval-batch'] ?? 100), evalSteps = Number(a['eval-ste
 const tf = await import('@tensorflow/tfjs-core');
 await import('@tensorflow/tfjs-layers');
 const onednn = await import('@lm/backend-onednn');
-const { buildModel, trainableParams, SGD, softmaxCrossEntropy, MetricAccumulator, resolveConfig } = await import('@lm/trainer');
+const { buildModel, trainableParams, SGD, trainStep: lmTrainStep, MetricAccumulator, resolveConfig } = await import('@lm/trainer');
 type Tensor = import('@tensorflow/tfjs-core').Tensor;
 
 if (!onednn.isOnednnAvailable()) throw onednn.onednnLoadError();
@@ -29,7 +29,8 @@ await tf.setBackend('onednn');
 const numClasses = 10;
 const config = resolveConfig({ model: modelName, batchSize: batch });
 const model = buildModel(config, numClasses, [32, 32, 3]);
-const params = trainableParams(model, config.wdExclude);
+// as the trainer's buildRun (train/loop.ts) sets them up
+const params = trainableParams(model, config.wdExclude, { lrScale: config.coefficientLrScale, weightDecay: config.coefficientWeightDecay });
 const sgd = new SGD(params, { lr: 0.01, momentum: 0.9, weightDecay: 5e-4, nesterov: false });
 const vars = params.map((p) => p.variable);
 const xs = tf.randomNormal([batch, 32, 32, 3]);
@@ -37,19 +38,10 @@ const labels = Int32Array.from({ length: batch }, (_, i) => (i * 7) % numClasses
 const ys = tf.oneHot(tf.tensor1d(labels, 'int32'), numClasses);
 const acc = new MetricAccumulator(numClasses);
 
-/** The body of the trainer's training loop for one batch (train/loop.ts), minus data loading and logging. */
+/** The trainer's own step (train/step.ts, what `lm train` runs per batch), minus data loading and logging. */
 function trainStep(): void {
-  let logits: Tensor | undefined;
-  const { value, grads } = tf.variableGrads(() => {
-    const l = model.apply(xs, { training: true }) as Tensor;
-    logits = tf.keep(l);
-    return softmaxCrossEntropy(l, ys);
-  }, vars);
-  const loss = value.dataSync()[0]!;
+  const loss = lmTrainStep({ model, vars, sgd, xs, ys, labels, lr: 0.01, acc });
   if (!Number.isFinite(loss)) throw new Error(`${modelName}: loss ${loss}`);
-  sgd.step(vars.map((v) => grads[v.name]!), 0.01);
-  acc.add(loss, logits! as import('@tensorflow/tfjs-core').Tensor2D, labels);
-  tf.dispose([value, logits!, ...Object.values(grads)]);
 }
 
 const times: number[] = [];

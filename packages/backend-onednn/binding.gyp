@@ -12,7 +12,8 @@
         "native/elementwise.cc",
         "native/reduction.cc",
         "native/copy.cc",
-        "native/optim.cc"
+        "native/optim.cc",
+        "native/lm_step.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS"],

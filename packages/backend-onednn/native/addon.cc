@@ -11,6 +11,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   lm::InitReduction(env, exports);
   lm::InitCopy(env, exports);
   lm::InitOptim(env, exports);
+  lm::InitLmStep(env, exports);
   return exports;
 }
 

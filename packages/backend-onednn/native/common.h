@@ -75,5 +75,6 @@ void InitElementwise(Napi::Env env, Napi::Object exports);
 void InitReduction(Napi::Env env, Napi::Object exports);
 void InitCopy(Napi::Env env, Napi::Object exports);
 void InitOptim(Napi::Env env, Napi::Object exports);
+void InitLmStep(Napi::Env env, Napi::Object exports);
 
 }  // namespace lm

@@ -175,14 +175,20 @@ Napi::Value Unary(const Napi::CallbackInfo& info) {
 }
 
 // reluGrad(dy, x, dx): dx = x > 0 ? dy : 0 (used by the fused relu-backward path).
+// dy is loaded unconditionally so the select vectorizes: `x > 0 ? dy[i] : 0` compiles to a branch on the sign of
+// x, mispredicted on every other element of a ReLU input (about 10x slower than the forward ReLU).
 Napi::Value ReluGrad(const Napi::CallbackInfo& info) {
-  size_t n = 0;
-  const float* dy = f32(info[0], &n);
-  const float* x = f32(info[1]);
-  float* dx = f32(info[2]);
+  size_t n = 0, nx = 0, nd = 0;
+  const float* __restrict dy = f32(info[0], &n);
+  const float* __restrict x = f32(info[1], &nx);
+  float* __restrict dx = f32(info[2], &nd);
+  if (nx < n || nd < n) throw std::runtime_error("reluGrad: x and dx must hold as many elements as dy");
   const int64_t len = static_cast<int64_t>(n);
-#pragma omp parallel for schedule(static) num_threads(loopThreads()) if (len >= kParallelMin)
-  for (int64_t i = 0; i < len; i++) dx[i] = x[i] > 0.f ? dy[i] : 0.f;
+#pragma omp parallel for simd schedule(static) num_threads(loopThreads()) if (len >= kParallelMin)
+  for (int64_t i = 0; i < len; i++) {
+    const float g = dy[i];
+    dx[i] = x[i] > 0.f ? g : 0.f;
+  }
   return info.Env().Undefined();
 }
 

@@ -8,11 +8,9 @@
  */
 import {
   add,
-  clone,
   engine,
   getBackend,
   getKernel,
-  keep,
   type KernelFunc,
   moments,
   mul,
@@ -26,6 +24,7 @@ import {
 } from '@tensorflow/tfjs-core';
 
 import { counted } from './coverage';
+import { sharedGradients } from './multi_grad';
 import { alloc, type Backend, f32, native, output, size } from './util';
 
 export const BATCH_NORM_TRAIN = 'LmBatchNormTrain';
@@ -151,24 +150,8 @@ export function registerBatchNormTrain(withNative: boolean): void {
     gradFunc: (dys: Tensor | Tensor[], saved: Tensor[], attrs) => {
       const dy = Array.isArray(dys) ? dys[0] : dys;
       const [x, scale, mean, variance] = saved;
-      // One kernel call yields all three gradients, but the tape calls one thunk per input, each inside its own
-      // tidy. So the results are kept, each thunk hands out a clone of its own, and whatever no thunk asked for
-      // (inputs off the gradient path) is disposed right after this synchronous backward pass.
-      let grads: Tensor[] | undefined;
-      const taken = [false, false, false];
-      const take = (i: number) => () => {
-        if (!grads) {
-          grads = engine().runKernel(BATCH_NORM_TRAIN_GRAD, { dy, x, scale, mean, variance }, { epsilon: (attrs as { epsilon: number }).epsilon }) as Tensor[];
-          grads.forEach((g) => keep(g));
-          const all = grads;
-          queueMicrotask(() => all.forEach((g, j) => !taken[j] && g.dispose()));
-        }
-        taken[i] = true;
-        const out = clone(grads[i]);
-        grads[i].dispose();
-        return out;
-      };
-      return { x: take(0), scale: take(1), offset: take(2) };
+      return sharedGradients(['x', 'scale', 'offset'], () =>
+        engine().runKernel(BATCH_NORM_TRAIN_GRAD, { dy, x, scale, mean, variance }, { epsilon: (attrs as { epsilon: number }).epsilon }) as Tensor[]);
     },
   });
 }

@@ -19,13 +19,17 @@ import { setAddon } from './util';
 import { counted } from './coverage';
 import { registerReluGrad, RELU_GRAD } from './relu_grad';
 import { registerSgdStep, SGD_STEP } from './sgd_op';
+import { LM_STEP, LM_STEP_GRAD, registerLmStep } from './lm_step_op';
 
 export { ONEDNN_BACKEND_NAME, ONEDNN_PRIORITY, OnednnBackend } from './backend';
 export { batchNormTrain, BATCH_NORM_TRAIN, BATCH_NORM_TRAIN_GRAD } from './batchnorm_op';
 export { SGD_STEP } from './sgd_op';
+export { LM_STEP, LM_STEP_GRAD } from './lm_step_op';
 export { explainLoadError, tryLoadAddon } from './native';
 export { nativeCoverage, resetNativeCoverage, describeFallbacks } from './coverage';
 export type { KernelCoverage } from './coverage';
+export { bufferPoolStats, resetBufferPoolStats } from './ownership';
+export type { BufferPoolStats } from './ownership';
 
 const loaded = tryLoadAddon();
 const addon: NativeAddon | undefined = loaded.addon;
@@ -35,6 +39,7 @@ if (loadError && !process.env.LM_ONEDNN_QUIET) console.warn(`${loadError.message
 
 // The training batch-norm op works on every backend that has its kernel: cpu (pure JS) always, onednn natively.
 registerBatchNormTrain(addon !== undefined);
+registerLmStep(addon !== undefined);
 
 if (addon) {
   setAddon(addon);
@@ -50,7 +55,7 @@ if (addon) {
   registerOnednnBackend(kernels.map((k) => ({ ...k, kernelFunc: counted(k.kernelName, k.kernelFunc) })));
   registerSgdStep();
   registerReluGrad();
-  nativeKernelNames.push(...kernels.map((k) => k.kernelName), BATCH_NORM_TRAIN, BATCH_NORM_TRAIN_GRAD, SGD_STEP, RELU_GRAD);
+  nativeKernelNames.push(...kernels.map((k) => k.kernelName), BATCH_NORM_TRAIN, BATCH_NORM_TRAIN_GRAD, SGD_STEP, RELU_GRAD, LM_STEP, LM_STEP_GRAD);
 }
 
 /** True when the native addon loaded and the `onednn` backend is registered. */

@@ -29,6 +29,10 @@ export interface NativeAddon {
   slice(x: Float32Array | Int32Array, shape: number[], begin: number[], size: number[], out: Float32Array | Int32Array): void;
   place(x: Float32Array | Int32Array, shape: number[], out: Float32Array | Int32Array, outShape: number[], at: number[]): void;
   pad(x: Float32Array | Int32Array, shape: number[], before: number[], out: Float32Array | Int32Array, outShape: number[], valueBits: number): void;
+  /** The LM update y = b + k·(o − b) + dt·f (k: 1 value or one per channel of the last axis). */
+  lmStep(f: Float32Array, b: Float32Array, o: Float32Array, k: Float32Array, y: Float32Array, channels: number, dt: number): void;
+  /** Its gradient: df = dt·dy (skipped when df is null), db = dy − dy·k, do = dy·k, dk = Σ dy·(o − b). */
+  lmStepGrad(dy: Float32Array, b: Float32Array, o: Float32Array, k: Float32Array, df: Float32Array | null, db: Float32Array, dO: Float32Array, dk: Float32Array, channels: number, dt: number): void;
   /** One SGD update over every parameter; outputs may be the inputs themselves. hyper = [lr, momentum, dampening, weightDecay, nesterov]. */
   sgdStep(ws: Float32Array[], gs: Float32Array[], bs: (Float32Array | null)[], wOut: Float32Array[], bOut: (Float32Array | null)[], lrs: number[], weightDecays: number[], hyper: number[]): void;
 }

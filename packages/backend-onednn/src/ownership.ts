@@ -5,6 +5,7 @@
  */
 import type { DataId, TensorInfo } from '@tensorflow/tfjs-core';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
+import { totalmem } from 'node:os';
 
 const owned = new WeakSet<ArrayBuffer>();
 const attached = new WeakSet<ArrayBuffer>();
@@ -40,20 +41,43 @@ export function noteEscaped(values: Values): void {
  * Output-buffer reuse: a disposed tensor's buffer that this package allocated, that only that tensor held and
  * that never reached JavaScript goes back to a pool keyed by byte length, and the next allocation of that size
  * takes it (kernel outputs are written whole, so reuse needs no clearing). This saves the page faults and the
- * zero-filling of fresh memory, and memory comes back at dispose time rather than at the next GC.
- * LM_ONEDNN_POOL_MB caps the pool (default 512; 0 turns reuse off).
+ * zero-filling of fresh memory (paid inside the kernel that first writes the buffer), and memory comes back at
+ * dispose time rather than at the next GC. A training step asks for the same sizes every step, so after the first
+ * steps every output comes from the pool and the pool holds the step's peak working set, no more.
+ * LM_ONEDNN_POOL_MB caps the pool (default: a quarter of the machine's memory, at most 4096; 0 turns reuse off).
+ * Over the cap, the buffers of the sizes asked for least recently go first (e.g. an evaluation batch's sizes
+ * once training resumes).
  */
 const poolCap = (() => {
-  const v = Number(process.env.LM_ONEDNN_POOL_MB ?? 512);
-  return Number.isFinite(v) && v >= 0 ? v * 2 ** 20 : 512 * 2 ** 20;
+  const fallback = Math.min(4096 * 2 ** 20, Math.floor(totalmem() / 4));
+  const env = process.env.LM_ONEDNN_POOL_MB;
+  if (env === undefined || env === '') return fallback;
+  const v = Number(env);
+  return Number.isFinite(v) && v >= 0 ? v * 2 ** 20 : fallback;
 })();
+/** Free buffers by byte length, in order of last use of the size (least recent first: Map insertion order). */
 const pool = new Map<number, ArrayBuffer[]>();
 let pooledBytes = 0;
+
+/** Drops the buffers of the least recently used sizes other than `keep` until `bytes` more fit under the cap. */
+function makeRoom(bytes: number, keep: number): boolean {
+  for (const [size, list] of pool) {
+    if (pooledBytes + bytes <= poolCap) break;
+    if (size === keep) continue;
+    while (list.length && pooledBytes + bytes > poolCap) {
+      list.pop();
+      pooledBytes -= size;
+    }
+    if (!list.length) pool.delete(size);
+  }
+  return pooledBytes + bytes <= poolCap;
+}
 
 /** Called with the values of a tensor entry the backend just deleted. */
 export function recycle(values: Values): void {
   const b = bufferOf(values);
-  if (!b || !owned.has(b) || escaped.has(b) || pooledBytes + b.byteLength > poolCap) return;
+  if (!b || !owned.has(b) || escaped.has(b)) return;
+  if (pooledBytes + b.byteLength > poolCap && !makeRoom(b.byteLength, b.byteLength)) return;
   attached.delete(b);
   const list = pool.get(b.byteLength);
   if (list) list.push(b);
@@ -61,16 +85,44 @@ export function recycle(values: Values): void {
   pooledBytes += b.byteLength;
 }
 
+/** Output allocations since the last {@link resetBufferPoolStats}: served from the pool, or fresh (and their bytes). */
+export interface BufferPoolStats {
+  reused: number;
+  fresh: number;
+  freshBytes: number;
+  /** Bytes the pool holds now. */
+  pooledBytes: number;
+}
+const stats = { reused: 0, fresh: 0, freshBytes: 0 };
+
 /** A pooled buffer of exactly `bytes` bytes, or undefined. */
 export function reuse(bytes: number): ArrayBuffer | undefined {
-  const b = pool.get(bytes)?.pop();
-  if (b) pooledBytes -= bytes;
+  const list = pool.get(bytes);
+  const b = list?.pop();
+  if (b) {
+    pooledBytes -= bytes;
+    stats.reused++;
+    // this size is now the most recently used one
+    pool.delete(bytes);
+    pool.set(bytes, list!);
+  } else {
+    stats.fresh++;
+    stats.freshBytes += bytes;
+  }
   return b;
 }
 
 /** Bytes held by the pool (for tests and diagnostics). */
 export function pooledByteCount(): number {
   return pooledBytes;
+}
+
+export function bufferPoolStats(): BufferPoolStats {
+  return { ...stats, pooledBytes };
+}
+
+export function resetBufferPoolStats(): void {
+  stats.reused = stats.fresh = stats.freshBytes = 0;
 }
 
 /** The Float32Array of `t` when a kernel may overwrite it in place (see above), else undefined. */

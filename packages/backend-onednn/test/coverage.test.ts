@@ -18,6 +18,7 @@ const X = [2, 7, 6, 3];
 const conv = (x: T, f: T) => tf.conv2d(x as T4, f as T4, 2, 'same');
 const dw = (x: T, f: T) => tf.depthwiseConv2d(x as T4, f as T4, 1, 'same');
 const sumMul = (y: T, r: T) => tf.sum(tf.mul(y, r));
+const lmStep = (f: T, u: T, prev: T, k: T) => tf.engine().runKernel('LmLinearMultiStep', { f, u, prev, k }, { dt: 0.5, parametrisation: 'k' }) as T;
 
 /** One fused SGD step on a small variable (the contract of @lm/trainer's SGD; there is no cpu kernel to compare). */
 function sgdOnce(): T {
@@ -77,6 +78,8 @@ const CASES: Record<string, Case> = {
   LmReluGrad: { shapes: [[4, 5, 3], [4, 5, 3]], fn: (x, r) => tf.grad((a: T) => sumMul(tf.relu(a), r))(x) },
   LmSgdStep: { shapes: [], fn: () => sgdOnce(), expected: [0.95, -2.1, 3.15, 0.3] },
   LmBatchNormTrain: { shapes: [[2, 5, 4, 3], [3], [3]], fn: (x, s, o) => Object.values(batchNormTrain(x, s, o, 1e-3)) },
+  LmLinearMultiStep: { shapes: [[2, 5, 4, 3], [2, 5, 4, 3], [2, 5, 4, 3], [3]], fn: (f, u, p, k) => lmStep(f, u, p, k) },
+  LmLinearMultiStepGrad: { shapes: [[2, 5, 4, 3], [2, 5, 4, 3], [2, 5, 4, 3], [1], [2, 5, 4, 3]], fn: (f, u, p, k, r) => tf.grads((a: T, b: T, c: T, d: T) => lmStep(a, b, c, d))([f, u, p, k], r) },
   LmBatchNormTrainGrad: { shapes: [[2, 5, 4, 3], [3], [3], [2, 5, 4, 3]], fn: (x, s, o, r) => tf.grads((a: T, b: T, c: T) => sumMul(batchNormTrain(a, b, c, 1e-3).y, r))([x, s, o]) },
 };
 

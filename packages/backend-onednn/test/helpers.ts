@@ -46,11 +46,14 @@ export interface Spec {
 export function runOn(backend: string, specs: Spec[], fn: (...t: tf.Tensor[]) => tf.Tensor | tf.Tensor[]): Float32Array[] {
   tf.setBackend(backend);
   if (tf.getBackend() !== backend) throw new Error(`could not switch to ${backend}`);
-  return tf.tidy(() => {
+  // The arrays leave the tidy through a variable: a tidy's return value is walked element by element for tensors.
+  let arrays: Float32Array[] = [];
+  tf.tidy(() => {
     const ts = specs.map((s) => tf.tensor(s.values!, s.shape, 'float32'));
     const out = fn(...ts);
-    return (Array.isArray(out) ? out : [out]).map((t) => t.dataSync() as Float32Array).map((a) => Float32Array.from(a));
+    arrays = (Array.isArray(out) ? out : [out]).map((t) => (t.dataSync() as Float32Array).slice());
   });
+  return arrays;
 }
 
 /** max |a-b| / (|b| + mean|b|) over elements: a relative error that tolerates values near zero. */

@@ -1,6 +1,8 @@
 /** @lm/trainer: training loop, checkpoints, metrics, reports and the `lm` command. */
 export { train } from './train/loop';
 export type { TrainOptions, TrainResult } from './train/loop';
+export { trainStep } from './train/step';
+export type { TrainStepInput } from './train/step';
 export { evaluate } from './train/evaluate';
 export type { EvaluateOptions } from './train/evaluate';
 export { evaluateCheckpoint, locateModel } from './train/evaluate-checkpoint';

@@ -17,6 +17,13 @@ export interface LinearMultiStepArgs extends LayerArgs {
 }
 
 /**
+ * Kernel contract shared with native backends (e.g. `@lm/backend-onednn`, which registers it for `onednn` and
+ * `cpu` together with its gradient): inputs {f, u, prev, k}, attrs {dt, parametrisation}, output
+ * u + k (prev − u) + dt f ('k') or prev + k (u − prev) + dt f ('one-minus-k'), with the composed ops' float32 rounding.
+ */
+export const LM_STEP_KERNEL = 'LmLinearMultiStep';
+
+/**
  * The LM two-step update of the paper: u_{n+1} = (1 − k_n) u_n + k_n u_{n−1} + Δt f(u_n), with a trainable
  * k_n. Inputs: [f(u_n), u_n, u_{n−1}].
  */
@@ -67,6 +74,10 @@ export class LinearMultiStep extends tfl.layers.Layer {
   override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
     return tf.tidy(() => {
       const [f, u, prev] = inputs as tf.Tensor[];
+      // One fused kernel (and one for its gradient, dk included) when the backend has it; the same maths otherwise.
+      if (tf.getKernel(LM_STEP_KERNEL, tf.getBackend()) !== undefined) {
+        return tf.engine().runKernel(LM_STEP_KERNEL, { f: f!, u: u!, prev: prev!, k: this.k.read() }, { dt: this.dt, parametrisation: this.parametrisation }) as tf.Tensor;
+      }
       // (1 − k) u_n + k u_{n−1} = u_n + k (u_{n−1} − u_n) = u_{n−1} + k' (u_n − u_{n−1}) with k' = 1 − k
       const mixed =
         this.parametrisation === 'one-minus-k'

@@ -9,7 +9,7 @@ import { asFileError, DataError, DivergenceError, InterruptedError, NonFiniteWei
 import { type BackendProbes, selectBackend } from '../backend/select';
 import { heldOut, loadData, type LoadedData, type Split } from '../data/datasets';
 import { type EpochRecord, formatEpochLine, summaryCsv, writeMetricsLog } from '../log';
-import { emptySums, MetricAccumulator, type MetricSums, softmaxCrossEntropy } from '../metrics';
+import { emptySums, MetricAccumulator, type MetricSums } from '../metrics';
 import { optionDef, optionName, TRAIN_CONFIG_KEYS, type TrainConfigKey } from '../options/train-options';
 import { learningRate } from '../optim/schedules';
 import { SGD } from '../optim/sgd';
@@ -28,6 +28,7 @@ import {
 } from './checkpoint';
 import { evaluate } from './evaluate';
 import { buildModel, kValues, trainableParams } from './model';
+import { trainStep } from './step';
 import { loadPlugins, normalisePluginSpecs } from './plugins';
 import { checkResumeFolder, lockRunFolder, makeFolder, refuseExistingRun, type RunLock } from './run-folder';
 import { versions } from '../version';
@@ -404,20 +405,17 @@ async function trainEpochs(run: Run, options: TrainOptions, ui: Ui): Promise<voi
         for await (const { xs, ys, labels } of batches) {
           const t0 = now();
           lr = lrAt(pos.epoch, pos.stepInEpoch);
-          let logits: tf.Tensor2D | undefined;
-          const forwardBackward = () =>
-            tf.variableGrads(() => {
-              const l = model.apply(xs, { training: true }) as tf.Tensor2D;
-              logits = tf.keep(l);
-              return softmaxCrossEntropy(l, ys);
-            }, vars);
           const before = guard && new PreStepState(model);
-          let value: tf.Scalar, grads: tf.NamedTensorMap;
+          let loss: number;
           try {
-            ({ value, grads } = guard ? guard.abandonable(forwardBackward) : forwardBackward());
+            loss = trainStep({
+              model, vars, sgd, xs, ys, labels, lr, acc,
+              reduce: dist && ((...a) => dist.reduceStep(...a)),
+              forwardBackward: guard && ((pass) => guard.abandonable(pass)),
+            });
           } catch (e) {
             if (!(e instanceof StepAbandoned)) throw e;
-            tf.dispose([xs, ys, ...(logits ? [logits as tf.Tensor] : [])]);
+            tf.dispose([xs, ys]);
             before!.restore();
             ui.warn(`${e.signal}: abandoned step ${pos.stepInEpoch + 1}/${stepsPerEpoch} of epoch ${pos.epoch + 1} (none of it applied); the checkpoint holds the run up to the step before it`);
             if (checkpointedStep !== pos.globalStep) await checkpoint(pos.epoch, pos.stepInEpoch);
@@ -425,16 +423,13 @@ async function trainEpochs(run: Run, options: TrainOptions, ui: Ui): Promise<voi
             throw new InterruptedError(e.signal, run.lastCheckpoint!, outDir);
           }
           before?.release();
-          const loss = dist ? dist.reduceStep(grads, vars, value, logits!, labels, acc) : value.dataSync()[0]!;
           if (!Number.isFinite(loss)) {
-            tf.dispose([xs, ys, value, logits!, ...Object.values(grads)]);
+            tf.dispose([xs, ys]);
             progress.done();
             throw new DivergenceError(pos.epoch + 1, pos.stepInEpoch + 1, loss, run.lastCheckpoint ?? latestCheckpoint(outDir));
           }
-          sgd.step(vars.map((v) => grads[v.name]!), lr);
-          if (!dist) acc.add(loss, logits!, labels);
           if (dist?.stopRequested) stopSignal = dist.stopRequested;
-          tf.dispose([xs, ys, value, logits!, ...Object.values(grads)]);
+          tf.dispose([xs, ys]);
           pos.stepInEpoch++;
           pos.globalStep++;
           stepsThisSession++;
