@@ -24,7 +24,7 @@ const lmStep = (f: T, u: T, prev: T, k: T) => tf.engine().runKernel('LmLinearMul
 function sgdOnce(): T {
   const w = tf.variable(tf.tensor([1, -2, 3, 0.5]));
   const outs = tf.engine().runKernel('LmSgdStep', { w0: w, g0: tf.tensor([0.1, 0.2, -0.3, 0.4]) },
-    { count: 1, lr: 0.5, momentum: 0, dampening: 0, weightDecay: 0, nesterov: false, decay: [true], hasBuffer: [false] } as unknown as tf.NamedAttrMap) as T[];
+    { count: 1, lrs: [0.5], weightDecays: [0], momentum: 0, dampening: 0, nesterov: false, hasBuffer: [false] } as unknown as tf.NamedAttrMap) as T[];
   w.dispose();
   return outs[0]!;
 }
