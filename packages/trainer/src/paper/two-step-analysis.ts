@@ -1,7 +1,5 @@
 import { analyseMultistep, type MultistepAnalysis } from './multistep-analysis';
 
-export { ANALYSIS_TOL, characteristicRoots, consistencyOrder, orderConstants, zeroStability, type Root } from './multistep-analysis';
-
 /**
  * One step of an explicit two-step scheme u_{n+1} = a1 u_n + a0 u_{n−1} + Δt b f(u_n), the LM step being
  * a1 = 1 − k_n, a0 = k_n, b = 1 (forward Euler: a1 = 1, a0 = 0): ρ(ζ) = ζ² − a1 ζ − a0, σ(ζ) = b ζ.
