@@ -2,14 +2,17 @@
  * One model on the `onednn` backend, in its own process (so its peak RSS is its own): training steps as `lm
  * train` runs them (the trainer's model builder, loss, SGD with weight decay and metrics, in its loop's order),
  * then evaluation. Prints one JSON line (see SideResult in train-throughput.ts).
+ * With --pair M2 it instead times the steps of --model and of M2 alternately in this one process (A B B A ...)
+ * and prints the median ratio of their step times: the machine's drift then hits both alike.
  * usage: train-step-worker.ts --model resnet20 --batch 128 --warmup 2 --steps 8 --eval-batch 100 --eval-steps 5 [--profile]
+ *        train-step-worker.ts --model lm-resnet20 --pair preact-resnet20 --batch 128 --warmup 2 --steps 8
  */
 import { parseArgs } from 'node:util';
 
 const { values: a } = parseArgs({
   options: {
     model: { type: 'string' }, batch: { type: 'string' }, warmup: { type: 'string' }, steps: { type: 'string' },
-    'eval-batch': { type: 'string' }, 'eval-steps': { type: 'string' }, threads: { type: 'string' }, profile: { type: 'boolean' },
+    'eval-batch': { type: 'string' }, 'eval-steps': { type: 'string' }, threads: { type: 'string' }, profile: { type: 'boolean' }, pair: { type: 'string' },
   },
 });
 if (a.threads) process.env.OMP_NUM_THREADS = a.threads;
@@ -27,22 +30,52 @@ if (!onednn.isOnednnAvailable()) throw onednn.onednnLoadError();
 await tf.setBackend('onednn');
 
 const numClasses = 10;
-const config = resolveConfig({ model: modelName, batchSize: batch });
-const model = buildModel(config, numClasses, [32, 32, 3]);
-// as the trainer's buildRun (train/loop.ts) sets them up
-const params = trainableParams(model, config.wdExclude, { lrScale: config.coefficientLrScale, weightDecay: config.coefficientWeightDecay });
-const sgd = new SGD(params, { lr: 0.01, momentum: 0.9, weightDecay: 5e-4, nesterov: false });
-const vars = params.map((p) => p.variable);
-const xs = tf.randomNormal([batch, 32, 32, 3]);
 const labels = Int32Array.from({ length: batch }, (_, i) => (i * 7) % numClasses);
+const xs = tf.randomNormal([batch, 32, 32, 3]);
 const ys = tf.oneHot(tf.tensor1d(labels, 'int32'), numClasses);
-const acc = new MetricAccumulator(numClasses);
 
-/** The trainer's own step (train/step.ts, what `lm train` runs per batch), minus data loading and logging. */
-function trainStep(): void {
-  const loss = lmTrainStep({ model, vars, sgd, xs, ys, labels, lr: 0.01, acc });
-  if (!Number.isFinite(loss)) throw new Error(`${modelName}: loss ${loss}`);
+/** A model as the trainer's buildRun (train/loop.ts) sets it up, and its step: the trainer's own (train/step.ts). */
+function setup(name: string) {
+  const config = resolveConfig({ model: name, batchSize: batch });
+  const model = buildModel(config, numClasses, [32, 32, 3]);
+  const params = trainableParams(model, config.wdExclude, { lrScale: config.coefficientLrScale, weightDecay: config.coefficientWeightDecay });
+  const sgd = new SGD(params, { lr: 0.01, momentum: 0.9, weightDecay: 5e-4, nesterov: false });
+  const vars = params.map((p) => p.variable);
+  const acc = new MetricAccumulator(numClasses);
+  const step = () => {
+    const loss = lmTrainStep({ model, vars, sgd, xs, ys, labels, lr: 0.01, acc });
+    if (!Number.isFinite(loss)) throw new Error(`${name}: loss ${loss}`);
+  };
+  return { model, step };
 }
+
+if (a.pair) {
+  const first = setup(modelName), second = setup(a.pair);
+  for (let i = 0; i < warmup; i++) first.step(), second.step();
+  const time = (f: () => void) => {
+    const t0 = performance.now();
+    f();
+    return performance.now() - t0;
+  };
+  const ratios: number[] = [];
+  for (let i = 0; i < steps; i++) {
+    let ta: number, tb: number;
+    if (i % 2 === 0) {
+      ta = time(first.step);
+      tb = time(second.step);
+    } else {
+      tb = time(second.step);
+      ta = time(first.step);
+    }
+    ratios.push(ta / tb);
+  }
+  ratios.sort((x, y) => x - y);
+  const median = ratios.length % 2 ? ratios[(ratios.length - 1) / 2]! : (ratios[ratios.length / 2 - 1]! + ratios[ratios.length / 2]!) / 2;
+  console.log(JSON.stringify({ model: modelName, pair: a.pair, batch, pairs: ratios.length, step_ratio_median: median, step_ratios: ratios }));
+  process.exit(0);
+}
+
+const { model, step: trainStep } = setup(modelName);
 
 const times: number[] = [];
 for (let i = 0; i < warmup + steps; i++) {

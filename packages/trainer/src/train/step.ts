@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { type MetricAccumulator, softmaxCrossEntropy } from '../metrics';
 import type { SGD } from '../optim/sgd';
+import { releasingVariableGrads } from './releasing-grads';
 
 /** What one optimizer step needs (the trainer's loop and the train-throughput benchmark both run {@link trainStep}). */
 export interface TrainStepInput {
@@ -36,7 +37,7 @@ export interface TrainStepInput {
 export function trainStep(s: TrainStepInput): number {
   let logits: tf.Tensor2D | undefined;
   const pass = () =>
-    tf.variableGrads(() => {
+    releasingVariableGrads(() => {
       const l = s.model.apply(s.xs, { training: true }) as tf.Tensor2D;
       logits = tf.keep(l);
       return softmaxCrossEntropy(l, s.ys);
