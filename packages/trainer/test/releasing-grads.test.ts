@@ -22,13 +22,13 @@ beforeAll(async () => {
  * on as is (the same tensor then holds the gradient of its input and of its output).
  */
 function probe(seen: number[]): (x: tf.Tensor) => tf.Tensor {
-  return tf.customGrad((x: tf.Tensor, save: (ts: tf.Tensor[]) => void) => {
+  return tf.customGrad(((x: tf.Tensor, save: tf.GradSaveFunc) => {
     save([]);
     return { value: tf.clone(x), gradFunc: (dy: tf.Tensor) => {
       seen.push(tf.memory().numBytes);
       return dy;
     } };
-  }) as (x: tf.Tensor) => tf.Tensor;
+  }) as unknown as tf.CustomGradientFunc<tf.Tensor>) as (x: tf.Tensor) => tf.Tensor;
 }
 
 /** A chain of tanh(x W_i) with a probe after each layer; x and W from the seeded stream. */
@@ -97,10 +97,10 @@ describe('releasingVariableGrads', () => {
 
   it('frees the tape when a kernel throws in the backward pass', () => {
     const w = tf.variable(tf.ones([4, 4]), true, 'wthrow');
-    const failing = tf.customGrad((x: tf.Tensor, save: (ts: tf.Tensor[]) => void) => {
+    const failing = tf.customGrad(((x: tf.Tensor, save: tf.GradSaveFunc) => {
       save([x]);
       return { value: tf.clone(x), gradFunc: () => { throw new Error('boom in the gradient'); } };
-    }) as (x: tf.Tensor) => tf.Tensor;
+    }) as unknown as tf.CustomGradientFunc<tf.Tensor>) as (x: tf.Tensor) => tf.Tensor;
     const before = tf.memory().numTensors;
     expect(() => releasingVariableGrads(() => tf.sum(failing(tf.matMul(w, w))) as tf.Scalar, [w])).toThrow('boom in the gradient');
     expect(tf.memory().numTensors).toBe(before);
