@@ -28,7 +28,7 @@ function probe(seen: number[]): (x: tf.Tensor) => tf.Tensor {
       seen.push(tf.memory().numBytes);
       return dy;
     } };
-  }) as unknown as tf.CustomGradientFunc<tf.Tensor>) as (x: tf.Tensor) => tf.Tensor;
+  }) as unknown as Parameters<typeof tf.customGrad>[0]) as (x: tf.Tensor) => tf.Tensor;
 }
 
 /** A chain of tanh(x W_i) with a probe after each layer; x and W from the seeded stream. */
@@ -100,7 +100,7 @@ describe('releasingVariableGrads', () => {
     const failing = tf.customGrad(((x: tf.Tensor, save: tf.GradSaveFunc) => {
       save([x]);
       return { value: tf.clone(x), gradFunc: () => { throw new Error('boom in the gradient'); } };
-    }) as unknown as tf.CustomGradientFunc<tf.Tensor>) as (x: tf.Tensor) => tf.Tensor;
+    }) as unknown as Parameters<typeof tf.customGrad>[0]) as (x: tf.Tensor) => tf.Tensor;
     const before = tf.memory().numTensors;
     expect(() => releasingVariableGrads(() => tf.sum(failing(tf.matMul(w, w))) as tf.Scalar, [w])).toThrow('boom in the gradient');
     expect(tf.memory().numTensors).toBe(before);
