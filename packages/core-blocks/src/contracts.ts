@@ -1,5 +1,6 @@
 import type * as tfl from '@tensorflow/tfjs-layers';
 import type { Registry } from './registry';
+import type { CoefficientStorage } from './scheme-coefficients';
 import type { SymbolicTensor } from './symbolic';
 
 /** What any registry entry may say about itself. */
@@ -54,6 +55,8 @@ export interface StepContext {
   readonly memory: SchemeMemory;
   /** The model seed (undefined: random), for a scheme's own initialisers; derive per layer with `layerSeed`. */
   readonly seed?: number;
+  /** How the model's conventions store trainable scheme coefficients (a scheme's own option may override it). */
+  readonly coefficientStorage: CoefficientStorage;
   /** A new residual function with fresh weights (perturbed by the stochastic strategy, if any). */
   residual(request?: ResidualRequest): ResidualFunction;
   /**

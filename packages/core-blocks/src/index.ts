@@ -29,7 +29,7 @@ export type {
 } from './contracts';
 export { applyLayer, channelsOf, hwcOf, replayChain } from './symbolic';
 export { isSchemeCoefficientLayer, schemeCoefficientLayers, schemeCoefficients, schemeCoefficientWeights } from './scheme-coefficients';
-export type { LinearMultistepForm, SchemeCoefficient, SchemeCoefficientLayer } from './scheme-coefficients';
+export type { CoefficientStorage, LinearMultistepForm, SchemeCoefficient, SchemeCoefficientLayer } from './scheme-coefficients';
 export type { SymbolicTensor } from './symbolic';
 export { buildShortcut, SHORTCUT_TYPES } from './shortcut';
 export type { ShortcutSpec } from './shortcut';

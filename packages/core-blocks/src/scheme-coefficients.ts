@@ -1,5 +1,12 @@
 import * as tfl from '@tensorflow/tfjs-layers';
 
+/**
+ * How a scheme stores a trainable coefficient k that is 0 at forward Euler: k itself ('k'), or k' = 1 − k
+ * ('one-minus-k', as the LM-ResNet authors' code stores k_n). The update is the same; weight decay pulls the
+ * stored value to 0, so towards k = 0 in the first case and k = 1 in the second. A model convention.
+ */
+export type CoefficientStorage = 'k' | 'one-minus-k';
+
 /** One coefficient of a scheme's update (LM's k_n, a k-step method's a_j or b_j): one value, or one per channel. */
 export interface SchemeCoefficient {
   name: string;

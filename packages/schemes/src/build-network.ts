@@ -108,10 +108,7 @@ export function buildNetwork(config: NetworkConfig, registry: Registry = globalR
 function buildWithConventions(config: NetworkConfig, registry: Registry, conventions: ModelConventions): tfl.LayersModel {
   const block = registry.get('block', config.block);
   const scheme = registry.get('scheme', config.scheme);
-  const defaults = (scheme.defaults ?? {}) as Record<string, unknown>;
-  // The model's k-parametrisation convention reaches only schemes that declare the option (the LM scheme).
-  const conventionOptions = 'kParametrisation' in defaults ? { kParametrisation: conventions.kParametrisation } : {};
-  const schemeOptions = { ...defaults, ...conventionOptions, ...(config.schemeOptions ?? {}) };
+  const schemeOptions = { ...(scheme.defaults ?? {}), ...(config.schemeOptions ?? {}) };
   const memory = schemeMemory(config.scheme, scheme, schemeOptions);
   const strategies = resolveStrategyDefinitions(config, registry);
   const preActivation = config.preActivation ?? block.preActivation;
@@ -125,6 +122,7 @@ function buildWithConventions(config: NetworkConfig, registry: Registry, convent
     dt: config.dt,
     memory,
     seed,
+    coefficientStorage: conventions.kParametrisation,
     strategySeed: seed ?? Math.floor(Math.random() * 0x7fffffff),
   };
 

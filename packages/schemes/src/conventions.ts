@@ -1,8 +1,8 @@
 import * as tfl from '@tensorflow/tfjs-layers';
-import { CONV_INITS, CONV_PADDINGS, type ConvConventions } from '@lm/core-blocks';
+import { CONV_INITS, CONV_PADDINGS, type CoefficientStorage, type ConvConventions } from '@lm/core-blocks';
 
 /** How the LM coefficient is stored: k_n itself, or k' = 1 − k_n as the authors' code does. */
-export type KParametrisation = 'k' | 'one-minus-k';
+export type KParametrisation = CoefficientStorage;
 export const K_PARAMETRISATIONS: readonly KParametrisation[] = ['k', 'one-minus-k'];
 
 /**

@@ -6,6 +6,7 @@ import {
   replayChain,
   WeightedSum,
   type BlockDefinition,
+  type CoefficientStorage,
   type PerturbationContext,
   type ResidualFunction,
   type ResidualRequest,
@@ -36,6 +37,8 @@ export interface StepSetup {
   memory?: SchemeMemory;
   /** Seed of the weight initialisers (undefined: random). */
   seed?: number;
+  /** The model's convention for trainable scheme coefficients (default 'k'). */
+  coefficientStorage?: CoefficientStorage;
   /** Seed of the stochastic strategy's draws; the model seed when given, else drawn once per model. */
   strategySeed?: number;
 }
@@ -117,6 +120,7 @@ export function createStepContext(
     outChannels,
     stride,
     changesShape: stride !== 1 || inChannels !== outChannels,
+    coefficientStorage: setup.coefficientStorage ?? 'k',
     memory: setup.memory ?? { states: 0, evaluations: 0 },
     seed: setup.seed,
     residual,

@@ -66,13 +66,13 @@ describe('an entry nobody registered', () => {
 describe('what a scheme is given', () => {
   beforeAll(useCpu);
 
-  it("a scheme receives its defaults and the user's scheme options only; the model seed comes through ctx.seed", () => {
-    const seen: { options: Record<string, unknown>; seed: number | undefined }[] = [];
+  it("a scheme receives its defaults and the user's scheme options only; the model seed and coefficient storage come through ctx", () => {
+    const seen: { options: Record<string, unknown>; seed: number | undefined; storage: string }[] = [];
     const recording: SchemeDefinition<{ order?: number }> = {
       description: 'forward Euler that records what it was given',
       defaults: { order: 1 },
       step: (state, ctx, options) => {
-        seen.push({ options: { ...options }, seed: ctx.seed });
+        seen.push({ options: { ...options }, seed: ctx.seed, storage: ctx.coefficientStorage });
         return shortcutEulerStep(state, ctx);
       },
     };
@@ -86,5 +86,6 @@ describe('what a scheme is given', () => {
     buildNetwork({ ...config, schemeOptions: { order: 2 } }, local);
     expect(seen.map((s) => s.options)).toEqual([{ order: 1 }, { order: 1 }, { order: 2 }, { order: 2 }]);
     expect(seen.map((s) => s.seed)).toEqual([11, 11, 11, 11]);
+    expect(seen.map((s) => s.storage)).toEqual(['one-minus-k', 'one-minus-k', 'k', 'k']);
   });
 });

@@ -1,4 +1,4 @@
-import { applyLayer, type SchemeDefinition } from '@lm/core-blocks';
+import { applyLayer, type CoefficientStorage, type SchemeDefinition } from '@lm/core-blocks';
 import { layerSeed } from '@lm/core-blocks';
 import { LinearMultiStep } from '../layers/linear-multi-step';
 import { advanceState, shortcutEulerStep } from './euler-update';
@@ -8,8 +8,8 @@ export interface LinearMultiStepOptions {
   perChannelK?: boolean;
   /** Seed of k_n's initialiser (default: the model seed). */
   seed?: number;
-  /** Store k_n ('k') or k' = 1 − k_n ('one-minus-k', the authors'); the model's conventions set it. */
-  kParametrisation?: 'k' | 'one-minus-k';
+  /** Store k_n ('k') or k' = 1 − k_n ('one-minus-k', the authors'); default: the model's conventions (ctx.coefficientStorage). */
+  kParametrisation?: CoefficientStorage;
 }
 
 /**
@@ -19,7 +19,7 @@ export interface LinearMultiStepOptions {
  */
 export const linearMultiStep: SchemeDefinition<LinearMultiStepOptions> = {
   description: 'linear multi-step: u_{n+1} = (1-k_n) u_n + k_n u_{n-1} + dt f(u_n) (LM-ResNet)',
-  defaults: { perChannelK: false, kParametrisation: 'k' },
+  defaults: { perChannelK: false },
   memory: { states: 1 },
   step: (state, ctx, options) => {
     const previous = state.history?.[0];
@@ -30,7 +30,7 @@ export const linearMultiStep: SchemeDefinition<LinearMultiStepOptions> = {
       perChannel: options.perChannelK ?? false,
       dt: ctx.dt,
       seed: layerSeed(options.seed ?? ctx.seed, `${ctx.name}_lm`),
-      parametrisation: options.kParametrisation,
+      parametrisation: options.kParametrisation ?? ctx.coefficientStorage,
     });
     const u = applyLayer(lm, [f(state.u), state.u, previous]);
     return advanceState(state, ctx, ctx.finishStep(u));
