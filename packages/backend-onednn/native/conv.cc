@@ -1,5 +1,7 @@
 // 2-D convolution in NHWC: forward (with bias and activation post-ops), backward data, backward weights.
-// Plain convolutions use TF's HWIO filters; depthwise ones use [fh,fw,in,mult], i.e. oneDNN's hwigo.
+// Plain convolutions (groups = 1) use TF's HWIO filters. Grouped ones use [fh,fw,in/groups,out] with output channel
+// g·(out/groups) + o, i.e. oneDNN's 5-D hwigo over dims {groups, out/groups, in/groups, fh, fw}. Depthwise
+// convolutions are the case groups = in: TF's [fh,fw,in,mult] is [fh,fw,1,in·mult] with that channel order.
 #include "common.h"
 
 namespace lm {
@@ -9,20 +11,22 @@ using namespace dnnl;
 
 /** Shape parameters passed from JS, in this order. */
 struct ConvParams {
-  int64_t n, h, w, c, oh, ow, oc, kh, kw, sh, sw, dh, dw, pt, pl, pb, pr, depthwise;
+  int64_t n, h, w, c, oh, ow, oc, kh, kw, sh, sw, dh, dw, pt, pl, pb, pr, groups;
   explicit ConvParams(const std::vector<int64_t>& p) {
     if (p.size() < 18) throw std::runtime_error("conv: expected 18 shape parameters");
     n = p[0]; h = p[1]; w = p[2]; c = p[3]; oh = p[4]; ow = p[5]; oc = p[6]; kh = p[7]; kw = p[8];
     sh = p[9]; sw = p[10]; dh = p[11]; dw = p[12]; pt = p[13]; pl = p[14]; pb = p[15]; pr = p[16];
-    depthwise = p[17];
+    groups = p[17];
+    if (groups < 1 || c % groups != 0 || oc % groups != 0)
+      throw std::runtime_error("conv: groups must be >= 1 and divide the input and output channels");
   }
   memory::desc src() const { return {{n, c, h, w}, dt::f32, tag::nhwc}; }
   memory::desc dst() const { return {{n, oc, oh, ow}, dt::f32, tag::nhwc}; }
   memory::dims wdims() const {
-    if (depthwise) return {c, oc / c, 1, kh, kw};
+    if (groups > 1) return {groups, oc / groups, c / groups, kh, kw};
     return {oc, c, kh, kw};
   }
-  memory::desc userWeights() const { return {wdims(), dt::f32, depthwise ? tag::hwigo : tag::hwio}; }
+  memory::desc userWeights() const { return {wdims(), dt::f32, groups > 1 ? tag::hwigo : tag::hwio}; }
   memory::desc anyWeights() const { return {wdims(), dt::f32, tag::any}; }
   memory::desc bias() const { return {{oc}, dt::f32, tag::a}; }
   memory::dims strides() const { return {sh, sw}; }
@@ -64,7 +68,7 @@ Cache<Entry<convolution_forward>> fwdCache;
 Cache<Entry<convolution_backward_data>> bwdDataCache;
 Cache<Entry<convolution_backward_weights>> bwdWeightsCache;
 
-// conv2dForward(x, filter, bias|null, y, params[18], activation, alpha)
+// conv2dForward(x, filter, bias|null, y, params[18] (the last: groups), activation, alpha)
 Napi::Value Forward(const Napi::CallbackInfo& info) {
   float* x = f32(info[0]);
   float* wt = f32(info[1]);

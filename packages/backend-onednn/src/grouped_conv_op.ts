@@ -1,0 +1,156 @@
+/**
+ * Grouped 2-D convolution as one oneDNN primitive (ResNeXt's aggregated transformations), shared with
+ * @lm/core-blocks (kernel names are the contract; this package keeps its own copy of the strings):
+ *   LmConv2DGrouped               inputs {x, filter}, attrs {strides, pad, groups}              -> y
+ *   LmConv2DGroupedBackpropInput  inputs {dy, filter}, attrs {strides, pad, groups, inputShape} -> dx
+ *   LmConv2DGroupedBackpropFilter inputs {x, dy}, attrs {strides, pad, groups, filterShape}     -> dfilter
+ * x is NHWC [N, H, W, C]; filter is [kh, kw, C/groups, F] and output channel g·(F/groups) + o sees only the input
+ * channels [g·C/groups, (g+1)·C/groups), i.e. split/conv2d/concat over `groups` channel slices. pad is 'same'
+ * (TF's arithmetic, as tf.conv2d) or 'valid'. Registered for `onednn` only, with the gradient of LmConv2DGrouped;
+ * inputs whose data is not float32 run that split/conv2d/concat on the cpu kernels.
+ */
+import {
+  backend_util,
+  engine,
+  type KernelFunc,
+  type NamedTensorInfoMap,
+  registerGradient,
+  registerKernel,
+  type Tensor,
+  type TensorInfo,
+} from '@tensorflow/tfjs-core';
+
+import { counted } from './coverage';
+import { convParams } from './kernels/conv';
+import { alloc, type Backend, cpuKernel, f32, native, output, size } from './util';
+
+export const GROUPED_CONV2D = 'LmConv2DGrouped';
+export const GROUPED_CONV2D_BACKPROP_INPUT = 'LmConv2DGroupedBackpropInput';
+export const GROUPED_CONV2D_BACKPROP_FILTER = 'LmConv2DGroupedBackpropFilter';
+
+type Shape4 = [number, number, number, number];
+
+interface GroupedAttrs {
+  strides: number | [number, number];
+  pad: 'same' | 'valid';
+  groups: number;
+}
+
+/** Checks the shapes against the contract (clear errors naming the kernel) and returns tfjs' convolution geometry. */
+function geometry(kernel: string, xShape: readonly number[], filterShape: readonly number[], a: GroupedAttrs): backend_util.Conv2DInfo {
+  const { groups, pad } = a;
+  if (xShape.length !== 4) throw new Error(`${kernel}: x must be NHWC 4-D, got shape [${xShape}]`);
+  if (filterShape.length !== 4) throw new Error(`${kernel}: filter must be 4-D [kh, kw, C/groups, F], got shape [${filterShape}]`);
+  if (!Number.isInteger(groups) || groups < 1) throw new Error(`${kernel}: attr groups must be a positive integer, got ${groups}`);
+  if (pad !== 'same' && pad !== 'valid') throw new Error(`${kernel}: attr pad must be 'same' or 'valid', got ${JSON.stringify(pad)}`);
+  const c = xShape[3]!, f = filterShape[3]!;
+  if (c % groups !== 0 || filterShape[2]! * groups !== c) {
+    throw new Error(`${kernel}: x has ${c} channels, which must be groups (${groups}) × the filter's input channels (${filterShape[2]})`);
+  }
+  if (f % groups !== 0) throw new Error(`${kernel}: the filter's ${f} output channels must be divisible by groups (${groups})`);
+  return backend_util.computeConv2DInfo([...xShape] as Shape4, [...filterShape] as Shape4, a.strides, 1, pad, undefined, false, 'channelsLast');
+}
+
+/** A gradient kernel's dy must have the forward output's shape (the native call reads exactly that many values). */
+function checkDy(kernel: string, dy: TensorInfo, ci: backend_util.Conv2DInfo): void {
+  if (dy.shape.length !== 4 || dy.shape.some((d, i) => d !== ci.outShape[i])) {
+    throw new Error(`${kernel}: dy has shape [${dy.shape}], the convolution's output has [${ci.outShape}]`);
+  }
+}
+
+/**
+ * A grouped kernel composed on cpu kernels, for inputs the native one does not take: both inputs split into
+ * `groups` slices along the channel axis, the cpu kernel `kernel` on each pair (with `attrs`), the results
+ * concatenated along the channel axis. The call is counted as a fallback with `reason` (coverage.ts).
+ */
+function composedOnCpu(kernel: string, names: [string, string]) {
+  const split = cpuKernel('SplitV'), run = cpuKernel(kernel), concat = cpuKernel('Concat');
+  return (backend: Backend, inputs: [TensorInfo, TensorInfo], a: GroupedAttrs, attrs: Record<string, unknown>, reason: string): TensorInfo => {
+    const parts = inputs.map((t) => split({ inputs: { x: t }, backend, attrs: { numOrSizeSplits: a.groups, axis: 3 } }, reason) as TensorInfo[]);
+    const convAttrs = { ...attrs, strides: a.strides, pad: a.pad, dataFormat: 'NHWC', dilations: 1 };
+    const ys = parts[0]!.map((p, g) => run({ inputs: { [names[0]]: p, [names[1]]: parts[1]![g]! }, backend, attrs: convAttrs }, reason) as TensorInfo);
+    const y = concat({ inputs: ys as unknown as NamedTensorInfoMap, backend, attrs: { axis: 3 } }, reason) as TensorInfo;
+    for (const t of [...parts.flat(), ...ys]) backend.disposeIntermediateTensorInfo(t);
+    return y;
+  };
+}
+
+function forwardKernel(): KernelFunc {
+  const composed = composedOnCpu('Conv2D', ['x', 'filter']);
+  return (args) => {
+    const backend = args.backend as Backend;
+    const { x, filter } = args.inputs as Record<string, TensorInfo>;
+    const a = args.attrs as unknown as GroupedAttrs;
+    const ci = geometry(GROUPED_CONV2D, x!.shape, filter!.shape, a);
+    const xs = f32(backend, x!), ws = f32(backend, filter!);
+    if (!xs || !ws) return composed(backend, [x!, filter!], a, {}, 'not float32');
+    const y = alloc(size(ci.outShape));
+    native().conv2dForward(xs, ws, null, y, convParams(ci, a.groups), 0, 0);
+    return output(backend, ci.outShape, y);
+  };
+}
+
+function backpropInputKernel(): KernelFunc {
+  const composed = composedOnCpu('Conv2DBackpropInput', ['dy', 'filter']);
+  return (args) => {
+    const backend = args.backend as Backend;
+    const { dy, filter } = args.inputs as Record<string, TensorInfo>;
+    const a = args.attrs as unknown as GroupedAttrs & { inputShape: Shape4 };
+    const ci = geometry(GROUPED_CONV2D_BACKPROP_INPUT, a.inputShape, filter!.shape, a);
+    checkDy(GROUPED_CONV2D_BACKPROP_INPUT, dy!, ci);
+    const dys = f32(backend, dy!), ws = f32(backend, filter!);
+    if (!dys || !ws) {
+      const [n, h, w, c] = a.inputShape;
+      return composed(backend, [dy!, filter!], a, { inputShape: [n, h, w, c / a.groups] }, 'not float32');
+    }
+    const dx = alloc(size(a.inputShape));
+    native().conv2dBackpropInput(dys, ws, dx, convParams(ci, a.groups));
+    return output(backend, [...a.inputShape], dx);
+  };
+}
+
+function backpropFilterKernel(): KernelFunc {
+  const composed = composedOnCpu('Conv2DBackpropFilter', ['x', 'dy']);
+  return (args) => {
+    const backend = args.backend as Backend;
+    const { x, dy } = args.inputs as Record<string, TensorInfo>;
+    const a = args.attrs as unknown as GroupedAttrs & { filterShape: Shape4 };
+    const ci = geometry(GROUPED_CONV2D_BACKPROP_FILTER, x!.shape, a.filterShape, a);
+    checkDy(GROUPED_CONV2D_BACKPROP_FILTER, dy!, ci);
+    const xs = f32(backend, x!), dys = f32(backend, dy!);
+    if (!xs || !dys) {
+      const [kh, kw, ci_, f] = a.filterShape;
+      return composed(backend, [x!, dy!], a, { filterShape: [kh, kw, ci_, f / a.groups] }, 'not float32');
+    }
+    const dw = alloc(size(a.filterShape));
+    native().conv2dBackpropFilter(xs, dys, dw, convParams(ci, a.groups));
+    return output(backend, [...a.filterShape], dw);
+  };
+}
+
+let registered = false;
+
+/** Registers the three kernels for `onednn` (counted for native coverage) and the gradient of LmConv2DGrouped. Idempotent. */
+export function registerGroupedConv2D(): void {
+  if (registered) return;
+  registered = true;
+  for (const [kernelName, kernelFunc] of [
+    [GROUPED_CONV2D, forwardKernel()],
+    [GROUPED_CONV2D_BACKPROP_INPUT, backpropInputKernel()],
+    [GROUPED_CONV2D_BACKPROP_FILTER, backpropFilterKernel()],
+  ] as const) registerKernel({ kernelName, backendName: 'onednn', kernelFunc: counted(kernelName, kernelFunc) });
+  registerGradient({
+    kernelName: GROUPED_CONV2D,
+    inputsToSave: ['x', 'filter'],
+    gradFunc: (dys: Tensor | Tensor[], saved: Tensor[], attrs) => {
+      const dy = Array.isArray(dys) ? dys[0]! : dys;
+      const [x, filter] = saved as [Tensor, Tensor];
+      const { strides, pad, groups } = attrs as unknown as GroupedAttrs;
+      const a = { strides, pad, groups };
+      return {
+        x: () => engine().runKernel(GROUPED_CONV2D_BACKPROP_INPUT, { dy, filter }, { ...a, inputShape: x.shape }) as Tensor,
+        filter: () => engine().runKernel(GROUPED_CONV2D_BACKPROP_FILTER, { x, dy }, { ...a, filterShape: filter.shape }) as Tensor,
+      };
+    },
+  });
+}
