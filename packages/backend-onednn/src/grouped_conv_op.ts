@@ -39,8 +39,10 @@ interface GroupedAttrs {
 /** Checks the shapes against the contract (clear errors naming the kernel) and returns tfjs' convolution geometry. */
 function geometry(kernel: string, xShape: readonly number[], filterShape: readonly number[], a: GroupedAttrs): backend_util.Conv2DInfo {
   const { groups, pad } = a;
-  if (xShape.length !== 4) throw new Error(`${kernel}: x must be NHWC 4-D, got shape [${xShape}]`);
-  if (filterShape.length !== 4) throw new Error(`${kernel}: filter must be 4-D [kh, kw, C/groups, F], got shape [${filterShape}]`);
+  if (xShape?.length !== 4) throw new Error(`${kernel}: x (attr inputShape of the input gradient) must be NHWC 4-D, got [${xShape}]`);
+  if (filterShape?.length !== 4) {
+    throw new Error(`${kernel}: filter (attr filterShape of the filter gradient) must be 4-D [kh, kw, C/groups, F], got [${filterShape}]`);
+  }
   if (!Number.isInteger(groups) || groups < 1) throw new Error(`${kernel}: attr groups must be a positive integer, got ${groups}`);
   if (pad !== 'same' && pad !== 'valid') throw new Error(`${kernel}: attr pad must be 'same' or 'valid', got ${JSON.stringify(pad)}`);
   const c = xShape[3]!, f = filterShape[3]!;
@@ -75,58 +77,71 @@ function composedOnCpu(kernel: string, names: [string, string]) {
   };
 }
 
-function forwardKernel(): KernelFunc {
-  const composed = composedOnCpu('Conv2D', ['x', 'filter']);
+/** One direction of the grouped convolution: how its inputs map onto the convolution and onto native/conv.cc. */
+interface Direction {
+  kernel: string;
+  /** The two inputs, in the order of the native call and of the cpu kernel that does one group. */
+  inputs: [string, string];
+  cpuKernel: string;
+  /** Shapes of the convolution's x and filter, from the inputs and attrs. */
+  convShapes(t: [TensorInfo, TensorInfo], a: Record<string, any>): [readonly number[], readonly number[]];
+  /** Which input is dy (gradient kernels), checked against the convolution's output shape. */
+  dy?: 0 | 1;
+  outShape(ci: backend_util.Conv2DInfo, a: Record<string, any>): number[];
+  /** Attrs of the cpu kernel for one group, besides strides/pad. */
+  groupAttrs(a: Record<string, any>): Record<string, unknown>;
+  run(a: Float32Array, b: Float32Array, out: Float32Array, params: number[]): void;
+}
+
+function groupedKernel(d: Direction): KernelFunc {
+  const composed = composedOnCpu(d.cpuKernel, d.inputs);
   return (args) => {
     const backend = args.backend as Backend;
-    const { x, filter } = args.inputs as Record<string, TensorInfo>;
-    const a = args.attrs as unknown as GroupedAttrs;
-    const ci = geometry(GROUPED_CONV2D, x!.shape, filter!.shape, a);
-    const xs = f32(backend, x!), ws = f32(backend, filter!);
-    if (!xs || !ws) return composed(backend, [x!, filter!], a, {}, 'not float32');
-    const y = alloc(size(ci.outShape));
-    native().conv2dForward(xs, ws, null, y, convParams(ci, a.groups), 0, 0);
-    return output(backend, ci.outShape, y);
+    const named = args.inputs as Record<string, TensorInfo>;
+    const t = d.inputs.map((n) => named[n]!) as [TensorInfo, TensorInfo];
+    const a = args.attrs as unknown as GroupedAttrs & Record<string, any>;
+    const ci = geometry(d.kernel, ...d.convShapes(t, a), a);
+    if (d.dy !== undefined) checkDy(d.kernel, t[d.dy], ci);
+    const v0 = f32(backend, t[0]), v1 = f32(backend, t[1]);
+    if (!v0 || !v1) return composed(backend, t, a, d.groupAttrs(a), 'not float32');
+    const shape = d.outShape(ci, a);
+    const out = alloc(size(shape));
+    d.run(v0, v1, out, convParams(ci, a.groups));
+    return output(backend, shape, out);
   };
 }
 
-function backpropInputKernel(): KernelFunc {
-  const composed = composedOnCpu('Conv2DBackpropInput', ['dy', 'filter']);
-  return (args) => {
-    const backend = args.backend as Backend;
-    const { dy, filter } = args.inputs as Record<string, TensorInfo>;
-    const a = args.attrs as unknown as GroupedAttrs & { inputShape: Shape4 };
-    const ci = geometry(GROUPED_CONV2D_BACKPROP_INPUT, a.inputShape, filter!.shape, a);
-    checkDy(GROUPED_CONV2D_BACKPROP_INPUT, dy!, ci);
-    const dys = f32(backend, dy!), ws = f32(backend, filter!);
-    if (!dys || !ws) {
-      const [n, h, w, c] = a.inputShape;
-      return composed(backend, [dy!, filter!], a, { inputShape: [n, h, w, c / a.groups] }, 'not float32');
-    }
-    const dx = alloc(size(a.inputShape));
-    native().conv2dBackpropInput(dys, ws, dx, convParams(ci, a.groups));
-    return output(backend, [...a.inputShape], dx);
-  };
-}
+const forward: Direction = {
+  kernel: GROUPED_CONV2D,
+  inputs: ['x', 'filter'],
+  cpuKernel: 'Conv2D',
+  convShapes: ([x, filter]) => [x.shape, filter.shape],
+  outShape: (ci) => ci.outShape,
+  groupAttrs: () => ({}),
+  run: (x, w, y, p) => native().conv2dForward(x, w, null, y, p, 0, 0),
+};
 
-function backpropFilterKernel(): KernelFunc {
-  const composed = composedOnCpu('Conv2DBackpropFilter', ['x', 'dy']);
-  return (args) => {
-    const backend = args.backend as Backend;
-    const { x, dy } = args.inputs as Record<string, TensorInfo>;
-    const a = args.attrs as unknown as GroupedAttrs & { filterShape: Shape4 };
-    const ci = geometry(GROUPED_CONV2D_BACKPROP_FILTER, x!.shape, a.filterShape, a);
-    checkDy(GROUPED_CONV2D_BACKPROP_FILTER, dy!, ci);
-    const xs = f32(backend, x!), dys = f32(backend, dy!);
-    if (!xs || !dys) {
-      const [kh, kw, ci_, f] = a.filterShape;
-      return composed(backend, [x!, dy!], a, { filterShape: [kh, kw, ci_, f / a.groups] }, 'not float32');
-    }
-    const dw = alloc(size(a.filterShape));
-    native().conv2dBackpropFilter(xs, dys, dw, convParams(ci, a.groups));
-    return output(backend, [...a.filterShape], dw);
-  };
-}
+const backpropInput: Direction = {
+  kernel: GROUPED_CONV2D_BACKPROP_INPUT,
+  inputs: ['dy', 'filter'],
+  cpuKernel: 'Conv2DBackpropInput',
+  convShapes: ([, filter], a) => [a.inputShape, filter.shape],
+  dy: 0,
+  outShape: (_, a) => [...a.inputShape],
+  groupAttrs: (a) => ({ inputShape: [...a.inputShape.slice(0, 3), a.inputShape[3] / a.groups] }),
+  run: (dy, w, dx, p) => native().conv2dBackpropInput(dy, w, dx, p),
+};
+
+const backpropFilter: Direction = {
+  kernel: GROUPED_CONV2D_BACKPROP_FILTER,
+  inputs: ['x', 'dy'],
+  cpuKernel: 'Conv2DBackpropFilter',
+  convShapes: ([x], a) => [x.shape, a.filterShape],
+  dy: 1,
+  outShape: (_, a) => [...a.filterShape],
+  groupAttrs: (a) => ({ filterShape: [...a.filterShape.slice(0, 3), a.filterShape[3] / a.groups] }),
+  run: (x, dy, dw, p) => native().conv2dBackpropFilter(x, dy, dw, p),
+};
 
 let registered = false;
 
@@ -134,11 +149,9 @@ let registered = false;
 export function registerGroupedConv2D(): void {
   if (registered) return;
   registered = true;
-  for (const [kernelName, kernelFunc] of [
-    [GROUPED_CONV2D, forwardKernel()],
-    [GROUPED_CONV2D_BACKPROP_INPUT, backpropInputKernel()],
-    [GROUPED_CONV2D_BACKPROP_FILTER, backpropFilterKernel()],
-  ] as const) registerKernel({ kernelName, backendName: 'onednn', kernelFunc: counted(kernelName, kernelFunc) });
+  for (const d of [forward, backpropInput, backpropFilter]) {
+    registerKernel({ kernelName: d.kernel, backendName: 'onednn', kernelFunc: counted(d.kernel, groupedKernel(d)) });
+  }
   registerGradient({
     kernelName: GROUPED_CONV2D,
     inputsToSave: ['x', 'filter'],
