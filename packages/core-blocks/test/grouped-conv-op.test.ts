@@ -21,7 +21,7 @@ beforeAll(async () => {
   tf.registerKernel({
     kernelName: GROUPED_CONV2D_KERNEL,
     backendName: BACKEND,
-    kernelFunc: ({ inputs, attrs, backend }) => {
+    kernelFunc: ({ inputs, attrs = {}, backend }) => {
       const { x, filter } = inputs as Record<string, tf.TensorInfo>;
       calls.push({ x: [...x!.shape], filter: [...filter!.shape], attrs: { ...attrs } });
       const [n, h, w] = x!.shape as number[];
