@@ -68,6 +68,103 @@ Cache<Entry<convolution_forward>> fwdCache;
 Cache<Entry<convolution_backward_data>> bwdDataCache;
 Cache<Entry<convolution_backward_weights>> bwdWeightsCache;
 
+/**
+ * Grouped convolution one group at a time (parameter 18 = 1): oneDNN's grouped kernels on channels-last data are
+ * slower than its plain ones on a group's contiguous copy, mostly in the backward passes. Group g's channels of a
+ * channels-last tensor are the view {n, cg, h, w} with the full tensor's strides at element offset g·cg; its
+ * weights in the user's [kh, kw, cg, G·og] filter are the view {og, cg, kh, kw} at offset g·og. Reorders copy the
+ * views into dense scratch in the plain primitive's layouts and the group's output back into its view.
+ */
+memory::desc channelSlice(int64_t n, int64_t cg, int64_t h, int64_t w, int64_t C) {
+  return memory::desc({n, cg, h, w}, dt::f32, memory::dims{h * w * C, 1, w * C, C});
+}
+memory::desc weightSlice(const ConvParams& s) {
+  int64_t cg = s.c / s.groups, og = s.oc / s.groups;
+  return memory::desc({og, cg, s.kh, s.kw}, dt::f32, memory::dims{1, s.oc, s.kw * cg * s.oc, cg * s.oc});
+}
+
+/** One group's convolution (groups = 1) with the channel counts divided by the groups. */
+ConvParams oneGroup(const ConvParams& s) {
+  ConvParams g = s;
+  g.c = s.c / s.groups;
+  g.oc = s.oc / s.groups;
+  g.groups = 1;
+  return g;
+}
+
+/** A cached per-group convolution: scratch for its two inputs and its output, and the reorders to and from the views. */
+template <typename P>
+struct GroupEntry {
+  P prim;
+  memory a, b, out;
+  memory::desc va, vb, vout;  // the views of one group in the caller's buffers
+  reorder ra, rb, rout;       // va -> a, vb -> b, out -> vout
+  /** Runs every group: buffer pointers and their element offsets per group. */
+  void run(float* pa, int64_t da, float* pb, int64_t db, float* pout, int64_t dout, int64_t groups, int argA, int argB, int argOut) {
+    for (int64_t g = 0; g < groups; g++) {
+      memory ma = wrap(va, pa + g * da), mb = wrap(vb, pb + g * db), mout = wrap(vout, pout + g * dout);
+      ra.execute(stream(), ma, a);
+      rb.execute(stream(), mb, b);
+      prim.execute(stream(), {{argA, a}, {argB, b}, {argOut, out}});
+      rout.execute(stream(), out, mout);
+    }
+    stream().wait();
+  }
+};
+
+template <typename P>
+GroupEntry<P> makeGroupEntry(const typename P::primitive_desc& pd, const memory::desc& a, const memory::desc& va,
+                             const memory::desc& b, const memory::desc& vb, const memory::desc& out, const memory::desc& vout) {
+  return {P(pd), memory(a, engine()), memory(b, engine()), memory(out, engine()), va, vb, vout,
+          makeReorder(va, a), makeReorder(vb, b), makeReorder(out, vout)};
+}
+
+Cache<GroupEntry<convolution_forward>> fwdGroupCache;
+Cache<GroupEntry<convolution_backward_data>> bwdDataGroupCache;
+Cache<GroupEntry<convolution_backward_weights>> bwdWeightsGroupCache;
+
+bool perGroup(const std::vector<int64_t>& p) { return p.size() > 18 && p[18] == 1; }
+
+void forwardPerGroup(const ConvParams& s, const std::vector<int64_t>& p, float* x, float* wt, float* y) {
+  auto& e = fwdGroupCache.get(key("conv_fwd_groups", p), [&]() {
+    ConvParams g = oneGroup(s);
+    convolution_forward::primitive_desc pd(g.fwdDesc(false, prop_kind::forward_inference), engine());
+    return makeGroupEntry<convolution_forward>(pd, g.src(), channelSlice(s.n, g.c, s.h, s.w, s.c), pd.weights_desc(),
+                                               weightSlice(s), g.dst(), channelSlice(s.n, g.oc, s.oh, s.ow, s.oc));
+  });
+  int64_t cg = s.c / s.groups, og = s.oc / s.groups;
+  e.run(x, cg, wt, og, y, og, s.groups, DNNL_ARG_SRC, DNNL_ARG_WEIGHTS, DNNL_ARG_DST);
+}
+
+void backwardDataPerGroup(const ConvParams& s, const std::vector<int64_t>& p, float* dy, float* wt, float* dx) {
+  auto& e = bwdDataGroupCache.get(key("conv_bwd_data_groups", p), [&]() {
+    ConvParams g = oneGroup(s);
+    convolution_forward::primitive_desc hint(g.fwdDesc(false, prop_kind::forward_training), engine());
+    convolution_backward_data::desc d(algorithm::convolution_direct, g.src(), g.anyWeights(), g.dst(), g.strides(),
+                                      g.dilates(), g.padL(), g.padR());
+    convolution_backward_data::primitive_desc pd(d, engine(), hint);
+    return makeGroupEntry<convolution_backward_data>(pd, g.dst(), channelSlice(s.n, g.oc, s.oh, s.ow, s.oc), pd.weights_desc(),
+                                                     weightSlice(s), g.src(), channelSlice(s.n, g.c, s.h, s.w, s.c));
+  });
+  int64_t cg = s.c / s.groups, og = s.oc / s.groups;
+  e.run(dy, og, wt, og, dx, cg, s.groups, DNNL_ARG_DIFF_DST, DNNL_ARG_WEIGHTS, DNNL_ARG_DIFF_SRC);
+}
+
+void backwardWeightsPerGroup(const ConvParams& s, const std::vector<int64_t>& p, float* x, float* dy, float* dw) {
+  auto& e = bwdWeightsGroupCache.get(key("conv_bwd_weights_groups", p), [&]() {
+    ConvParams g = oneGroup(s);
+    convolution_forward::primitive_desc hint(g.fwdDesc(false, prop_kind::forward_training), engine());
+    convolution_backward_weights::desc d(algorithm::convolution_direct, g.src(), g.anyWeights(), g.dst(), g.strides(),
+                                         g.dilates(), g.padL(), g.padR());
+    convolution_backward_weights::primitive_desc pd(d, engine(), hint);
+    return makeGroupEntry<convolution_backward_weights>(pd, g.src(), channelSlice(s.n, g.c, s.h, s.w, s.c), g.dst(),
+                                                        channelSlice(s.n, g.oc, s.oh, s.ow, s.oc), pd.diff_weights_desc(),
+                                                        weightSlice(s));
+  });
+  int64_t cg = s.c / s.groups, og = s.oc / s.groups;
+  e.run(x, cg, dy, og, dw, og, s.groups, DNNL_ARG_SRC, DNNL_ARG_DIFF_DST, DNNL_ARG_DIFF_WEIGHTS);
+}
+
 // conv2dForward(x, filter, bias|null, y, params[18] (the last: groups), activation, alpha)
 Napi::Value Forward(const Napi::CallbackInfo& info) {
   float* x = f32(info[0]);
@@ -78,6 +175,10 @@ Napi::Value Forward(const Napi::CallbackInfo& info) {
   int act = info[5].As<Napi::Number>().Int32Value();
   float alpha = info[6].As<Napi::Number>().FloatValue();
   ConvParams s(p);
+  if (perGroup(p) && s.groups > 1 && !bias && act == 0) {
+    forwardPerGroup(s, p, x, wt, y);
+    return info.Env().Undefined();
+  }
   p.push_back(bias != nullptr);
   p.push_back(act);
   p.push_back(static_cast<int64_t>(alpha * 1e6));
@@ -105,6 +206,10 @@ Napi::Value BackwardData(const Napi::CallbackInfo& info) {
   float* dx = f32(info[2]);
   auto p = ints(info[3]);
   ConvParams s(p);
+  if (perGroup(p) && s.groups > 1) {
+    backwardDataPerGroup(s, p, dy, wt, dx);
+    return info.Env().Undefined();
+  }
   auto& e = bwdDataCache.get(key("conv_bwd_data", p), [&]() {
     convolution_forward::primitive_desc hint(s.fwdDesc(false, prop_kind::forward_training), engine());
     convolution_backward_data::desc d(algorithm::convolution_direct, s.src(), s.anyWeights(), s.dst(), s.strides(),
@@ -126,6 +231,10 @@ Napi::Value BackwardWeights(const Napi::CallbackInfo& info) {
   float* dw = f32(info[2]);
   auto p = ints(info[3]);
   ConvParams s(p);
+  if (perGroup(p) && s.groups > 1) {
+    backwardWeightsPerGroup(s, p, x, dy, dw);
+    return info.Env().Undefined();
+  }
   auto& e = bwdWeightsCache.get(key("conv_bwd_weights", p), [&]() {
     convolution_forward::primitive_desc hint(s.fwdDesc(false, prop_kind::forward_training), engine());
     convolution_backward_weights::desc d(algorithm::convolution_direct, s.src(), s.anyWeights(), s.dst(), s.strides(),

@@ -91,7 +91,16 @@ interface Direction {
   /** Attrs of the cpu kernel for one group, besides strides/pad. */
   groupAttrs(a: Record<string, any>): Record<string, unknown>;
   run(a: Float32Array, b: Float32Array, out: Float32Array, params: number[]): void;
+  /**
+   * Whether native/conv.cc runs it one group at a time on contiguous copies (plain primitives) rather than as one
+   * grouped primitive. Measured at ResNeXt-29 8x64d's shapes (batch 32, 2 threads): the filter gradient is
+   * 1.2-1.6x faster per group; the forward pass and the input gradient are as fast or faster grouped.
+   */
+  perGroup?: boolean;
 }
+
+/** Channels per group below which per-group copies cost more than they save (one AVX2 register of floats). */
+const PER_GROUP_MIN_CHANNELS = 8;
 
 function groupedKernel(d: Direction): KernelFunc {
   const composed = composedOnCpu(d.cpuKernel, d.inputs);
@@ -106,7 +115,9 @@ function groupedKernel(d: Direction): KernelFunc {
     if (!v0 || !v1) return composed(backend, t, a, d.groupAttrs(a), 'not float32');
     const shape = d.outShape(ci, a);
     const out = alloc(size(shape));
-    d.run(v0, v1, out, convParams(ci, a.groups));
+    const params = convParams(ci, a.groups);
+    if (d.perGroup && ci.inChannels / a.groups >= PER_GROUP_MIN_CHANNELS) params.push(1);
+    d.run(v0, v1, out, params);
     return output(backend, shape, out);
   };
 }
@@ -141,6 +152,7 @@ const backpropFilter: Direction = {
   outShape: (_, a) => [...a.filterShape],
   groupAttrs: (a) => ({ filterShape: [...a.filterShape.slice(0, 3), a.filterShape[3] / a.groups] }),
   run: (x, dy, dw, p) => native().conv2dBackpropFilter(x, dy, dw, p),
+  perGroup: true,
 };
 
 let registered = false;

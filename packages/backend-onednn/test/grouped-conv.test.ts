@@ -32,6 +32,8 @@ const cases: Case[] = [
   { x: [2, 9, 8, 6], k: 3, out: 6, s: 1, pad: 'same', groups: 6 },
   { x: [1, 7, 7, 4], k: 3, out: 8, s: 2, pad: 'valid', groups: 4 },
   { x: [2, 8, 8, 64], k: 3, out: 64, s: 1, pad: 'same', groups: 8 },
+  { x: [1, 9, 7, 32], k: 3, out: 16, s: 2, pad: 'same', groups: 2 },
+  { x: [3, 6, 5, 16], k: 1, out: 24, s: 1, pad: 'valid', groups: 2 },
 ];
 const filterShape = (c: Case): [number, number, number, number] => [c.k, c.k, c.x[3] / c.groups, c.out];
 
