@@ -68,9 +68,18 @@ Cache<Entry<convolution_forward>> fwdCache;
 Cache<Entry<convolution_backward_data>> bwdDataCache;
 Cache<Entry<convolution_backward_weights>> bwdWeightsCache;
 
+/** The primitive descriptor of a backward pass P (data or weights), hinted by the forward training pass. */
+template <typename P>
+typename P::primitive_desc backwardPd(const ConvParams& s) {
+  convolution_forward::primitive_desc hint(s.fwdDesc(false, prop_kind::forward_training), engine());
+  typename P::desc d(algorithm::convolution_direct, s.src(), s.anyWeights(), s.dst(), s.strides(), s.dilates(), s.padL(),
+                     s.padR());
+  return typename P::primitive_desc(d, engine(), hint);
+}
+
 /**
- * Grouped convolution one group at a time (parameter 18 = 1): oneDNN's grouped kernels on channels-last data are
- * slower than its plain ones on a group's contiguous copy, mostly in the backward passes. Group g's channels of a
+ * The weights gradient of a grouped convolution one group at a time (parameter 18 = 1): oneDNN's grouped
+ * backward-weights kernel on channels-last data is slower than its plain one on a group's contiguous copy. Group g's channels of a
  * channels-last tensor are the view {n, cg, h, w} with the full tensor's strides at element offset g·cg; its
  * weights in the user's [kh, kw, cg, G·og] filter are the view {og, cg, kh, kw} at offset g·og. Reorders copy the
  * views into dense scratch in the plain primitive's layouts and the group's output back into its view.
@@ -119,44 +128,14 @@ GroupEntry<P> makeGroupEntry(const typename P::primitive_desc& pd, const memory:
           makeReorder(va, a), makeReorder(vb, b), makeReorder(out, vout)};
 }
 
-Cache<GroupEntry<convolution_forward>> fwdGroupCache;
-Cache<GroupEntry<convolution_backward_data>> bwdDataGroupCache;
 Cache<GroupEntry<convolution_backward_weights>> bwdWeightsGroupCache;
 
 bool perGroup(const std::vector<int64_t>& p) { return p.size() > 18 && p[18] == 1; }
 
-void forwardPerGroup(const ConvParams& s, const std::vector<int64_t>& p, float* x, float* wt, float* y) {
-  auto& e = fwdGroupCache.get(key("conv_fwd_groups", p), [&]() {
-    ConvParams g = oneGroup(s);
-    convolution_forward::primitive_desc pd(g.fwdDesc(false, prop_kind::forward_inference), engine());
-    return makeGroupEntry<convolution_forward>(pd, g.src(), channelSlice(s.n, g.c, s.h, s.w, s.c), pd.weights_desc(),
-                                               weightSlice(s), g.dst(), channelSlice(s.n, g.oc, s.oh, s.ow, s.oc));
-  });
-  int64_t cg = s.c / s.groups, og = s.oc / s.groups;
-  e.run(x, cg, wt, og, y, og, s.groups, DNNL_ARG_SRC, DNNL_ARG_WEIGHTS, DNNL_ARG_DST);
-}
-
-void backwardDataPerGroup(const ConvParams& s, const std::vector<int64_t>& p, float* dy, float* wt, float* dx) {
-  auto& e = bwdDataGroupCache.get(key("conv_bwd_data_groups", p), [&]() {
-    ConvParams g = oneGroup(s);
-    convolution_forward::primitive_desc hint(g.fwdDesc(false, prop_kind::forward_training), engine());
-    convolution_backward_data::desc d(algorithm::convolution_direct, g.src(), g.anyWeights(), g.dst(), g.strides(),
-                                      g.dilates(), g.padL(), g.padR());
-    convolution_backward_data::primitive_desc pd(d, engine(), hint);
-    return makeGroupEntry<convolution_backward_data>(pd, g.dst(), channelSlice(s.n, g.oc, s.oh, s.ow, s.oc), pd.weights_desc(),
-                                                     weightSlice(s), g.src(), channelSlice(s.n, g.c, s.h, s.w, s.c));
-  });
-  int64_t cg = s.c / s.groups, og = s.oc / s.groups;
-  e.run(dy, og, wt, og, dx, cg, s.groups, DNNL_ARG_DIFF_DST, DNNL_ARG_WEIGHTS, DNNL_ARG_DIFF_SRC);
-}
-
 void backwardWeightsPerGroup(const ConvParams& s, const std::vector<int64_t>& p, float* x, float* dy, float* dw) {
   auto& e = bwdWeightsGroupCache.get(key("conv_bwd_weights_groups", p), [&]() {
     ConvParams g = oneGroup(s);
-    convolution_forward::primitive_desc hint(g.fwdDesc(false, prop_kind::forward_training), engine());
-    convolution_backward_weights::desc d(algorithm::convolution_direct, g.src(), g.anyWeights(), g.dst(), g.strides(),
-                                         g.dilates(), g.padL(), g.padR());
-    convolution_backward_weights::primitive_desc pd(d, engine(), hint);
+    auto pd = backwardPd<convolution_backward_weights>(g);
     return makeGroupEntry<convolution_backward_weights>(pd, g.src(), channelSlice(s.n, g.c, s.h, s.w, s.c), g.dst(),
                                                         channelSlice(s.n, g.oc, s.oh, s.ow, s.oc), pd.diff_weights_desc(),
                                                         weightSlice(s));
@@ -175,10 +154,6 @@ Napi::Value Forward(const Napi::CallbackInfo& info) {
   int act = info[5].As<Napi::Number>().Int32Value();
   float alpha = info[6].As<Napi::Number>().FloatValue();
   ConvParams s(p);
-  if (perGroup(p) && s.groups > 1 && !bias && act == 0) {
-    forwardPerGroup(s, p, x, wt, y);
-    return info.Env().Undefined();
-  }
   p.push_back(bias != nullptr);
   p.push_back(act);
   p.push_back(static_cast<int64_t>(alpha * 1e6));
@@ -206,15 +181,8 @@ Napi::Value BackwardData(const Napi::CallbackInfo& info) {
   float* dx = f32(info[2]);
   auto p = ints(info[3]);
   ConvParams s(p);
-  if (perGroup(p) && s.groups > 1) {
-    backwardDataPerGroup(s, p, dy, wt, dx);
-    return info.Env().Undefined();
-  }
   auto& e = bwdDataCache.get(key("conv_bwd_data", p), [&]() {
-    convolution_forward::primitive_desc hint(s.fwdDesc(false, prop_kind::forward_training), engine());
-    convolution_backward_data::desc d(algorithm::convolution_direct, s.src(), s.anyWeights(), s.dst(), s.strides(),
-                                      s.dilates(), s.padL(), s.padR());
-    convolution_backward_data::primitive_desc pd(d, engine(), hint);
+    auto pd = backwardPd<convolution_backward_data>(s);
     return makeEntry<convolution_backward_data>(pd, pd.weights_desc(), s, false);
   });
   memory ddst = wrap(s.dst(), dy), dsrc = wrap(s.src(), dx), uw = wrap(e.userW, wt);
@@ -224,7 +192,7 @@ Napi::Value BackwardData(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// conv2dBackpropFilter(x, dy, dw, params[18])
+// conv2dBackpropFilter(x, dy, dw, params[18], optionally a 19th: 1 = one group at a time)
 Napi::Value BackwardWeights(const Napi::CallbackInfo& info) {
   float* x = f32(info[0]);
   float* dy = f32(info[1]);
@@ -236,10 +204,7 @@ Napi::Value BackwardWeights(const Napi::CallbackInfo& info) {
     return info.Env().Undefined();
   }
   auto& e = bwdWeightsCache.get(key("conv_bwd_weights", p), [&]() {
-    convolution_forward::primitive_desc hint(s.fwdDesc(false, prop_kind::forward_training), engine());
-    convolution_backward_weights::desc d(algorithm::convolution_direct, s.src(), s.anyWeights(), s.dst(), s.strides(),
-                                         s.dilates(), s.padL(), s.padR());
-    convolution_backward_weights::primitive_desc pd(d, engine(), hint);
+    auto pd = backwardPd<convolution_backward_weights>(s);
     return makeEntry<convolution_backward_weights>(pd, pd.diff_weights_desc(), s, true);
   });
   memory src = wrap(s.src(), x), ddst = wrap(s.dst(), dy), uw = wrap(e.userW, dw);

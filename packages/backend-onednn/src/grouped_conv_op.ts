@@ -93,8 +93,9 @@ interface Direction {
   run(a: Float32Array, b: Float32Array, out: Float32Array, params: number[]): void;
   /**
    * Whether native/conv.cc runs it one group at a time on contiguous copies (plain primitives) rather than as one
-   * grouped primitive. Measured at ResNeXt-29 8x64d's shapes (batch 32, 2 threads): the filter gradient is
-   * 1.2-1.6x faster per group; the forward pass and the input gradient are as fast or faster grouped.
+   * grouped primitive (supported for the filter gradient). Measured at ResNeXt-29 8x64d's shapes (batch 32,
+   * 2 threads): the filter gradient is 1.2-1.6x faster per group; the forward pass and the input gradient are as
+   * fast or faster grouped.
    */
   perGroup?: boolean;
 }

@@ -7,7 +7,7 @@ type ConvInfo = backend_util.Conv2DInfo;
 
 /**
  * The 18 shape parameters of native/conv.cc, with the right/bottom padding made consistent for oneDNN; the last is
- * the number of channel groups (1: plain, inChannels: depthwise). An optional 19th, 1, runs a grouped convolution
+ * the number of channel groups (1: plain, inChannels: depthwise). An optional 19th, 1, runs a grouped filter gradient
  * one group at a time.
  */
 export function convParams(ci: ConvInfo, groups: number): number[] {
