@@ -20,11 +20,13 @@ import { counted } from './coverage';
 import { registerReluGrad, RELU_GRAD } from './relu_grad';
 import { registerSgdStep, SGD_STEP } from './sgd_op';
 import { LM_STEP, LM_STEP_GRAD, registerLmStep } from './lm_step_op';
+import { GROUPED_CONV2D, GROUPED_CONV2D_BACKPROP_FILTER, GROUPED_CONV2D_BACKPROP_INPUT, registerGroupedConv2D } from './grouped_conv_op';
 
 export { ONEDNN_BACKEND_NAME, ONEDNN_PRIORITY, OnednnBackend } from './backend';
 export { batchNormTrain, BATCH_NORM_TRAIN, BATCH_NORM_TRAIN_GRAD } from './batchnorm_op';
 export { SGD_STEP } from './sgd_op';
 export { LM_STEP, LM_STEP_GRAD } from './lm_step_op';
+export { GROUPED_CONV2D, GROUPED_CONV2D_BACKPROP_INPUT, GROUPED_CONV2D_BACKPROP_FILTER } from './grouped_conv_op';
 export { explainLoadError, tryLoadAddon } from './native';
 export { nativeCoverage, resetNativeCoverage, describeFallbacks } from './coverage';
 export type { KernelCoverage } from './coverage';
@@ -55,7 +57,9 @@ if (addon) {
   registerOnednnBackend(kernels.map((k) => ({ ...k, kernelFunc: counted(k.kernelName, k.kernelFunc) })));
   registerSgdStep();
   registerReluGrad();
+  registerGroupedConv2D();
   nativeKernelNames.push(...kernels.map((k) => k.kernelName), BATCH_NORM_TRAIN, BATCH_NORM_TRAIN_GRAD, SGD_STEP, RELU_GRAD, LM_STEP, LM_STEP_GRAD);
+  nativeKernelNames.push(GROUPED_CONV2D, GROUPED_CONV2D_BACKPROP_INPUT, GROUPED_CONV2D_BACKPROP_FILTER);
 }
 
 /** True when the native addon loaded and the `onednn` backend is registered. */

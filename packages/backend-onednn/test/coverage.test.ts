@@ -18,6 +18,10 @@ const X = [2, 7, 6, 3];
 const conv = (x: T, f: T) => tf.conv2d(x as T4, f as T4, 2, 'same');
 const dw = (x: T, f: T) => tf.depthwiseConv2d(x as T4, f as T4, 1, 'same');
 const sumMul = (y: T, r: T) => tf.sum(tf.mul(y, r));
+/** LmConv2DGrouped on onednn; on cpu (no such kernel) the split/conv2d/concat it replaces. */
+const grouped = (x: T, f: T) => tf.getBackend() === 'onednn'
+  ? tf.engine().runKernel('LmConv2DGrouped', { x, filter: f }, { strides: 2, pad: 'same', groups: 2 }) as T
+  : tf.concat(tf.split(x, 2, 3).map((xi, g) => conv(xi, tf.split(f, 2, 3)[g]!)), 3);
 const lmStep = (f: T, u: T, prev: T, k: T) => tf.engine().runKernel('LmLinearMultiStep', { f, u, prev, k }, { dt: 0.5, parametrisation: 'k' }) as T;
 
 /** One fused SGD step on a small variable (the contract of @lm/trainer's SGD; there is no cpu kernel to compare). */
@@ -80,6 +84,9 @@ const CASES: Record<string, Case> = {
   LmBatchNormTrain: { shapes: [[2, 5, 4, 3], [3], [3]], fn: (x, s, o) => Object.values(batchNormTrain(x, s, o, 1e-3)) },
   LmLinearMultiStep: { shapes: [[2, 5, 4, 3], [2, 5, 4, 3], [2, 5, 4, 3], [3]], fn: (f, u, p, k) => lmStep(f, u, p, k) },
   LmLinearMultiStepGrad: { shapes: [[2, 5, 4, 3], [2, 5, 4, 3], [2, 5, 4, 3], [1], [2, 5, 4, 3]], fn: (f, u, p, k, r) => tf.grads((a: T, b: T, c: T, d: T) => lmStep(a, b, c, d))([f, u, p, k], r) },
+  LmConv2DGrouped: { shapes: [[2, 7, 6, 4], [3, 3, 2, 6]], fn: grouped },
+  LmConv2DGroupedBackpropInput: { shapes: [[2, 7, 6, 4], [3, 3, 2, 6], [2, 4, 3, 6]], fn: (x, f, r) => tf.grad((a: T) => sumMul(grouped(a, f), r))(x) },
+  LmConv2DGroupedBackpropFilter: { shapes: [[2, 7, 6, 4], [3, 3, 2, 6], [2, 4, 3, 6]], fn: (x, f, r) => tf.grad((w: T) => sumMul(grouped(x, w), r))(f) },
   LmBatchNormTrainGrad: { shapes: [[2, 5, 4, 3], [3], [3], [2, 5, 4, 3]], fn: (x, s, o, r) => tf.grads((a: T, b: T, c: T) => sumMul(batchNormTrain(a, b, c, 1e-3).y, r))([x, s, o]) },
 };
 

@@ -44,6 +44,7 @@ export type { BatchNormArgs } from './layers/batch-norm';
 export { batchNormTrain, hasFusedBatchNormTrain, setBatchNormTrainOverride, BATCH_NORM_TRAIN_KERNEL } from './layers/batch-norm-op';
 export type { BatchNormTrainOverride, BatchNormTrainResult } from './layers/batch-norm-op';
 export { GroupedConv2D, groupedConv2d } from './layers/grouped-conv2d';
+export { GROUPED_CONV2D_KERNEL, hasGroupedConv2D } from './layers/grouped-conv-op';
 export { ZeroPadShortcut } from './layers/zero-pad-shortcut';
 export { WeightedSum } from './layers/weighted-sum';
 export { ChannelSlice } from './layers/channel-slice';

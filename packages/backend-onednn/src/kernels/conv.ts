@@ -5,8 +5,12 @@ import { activationCode, alloc, type Backend, cpuKernel, f32, lastAxisVector, na
 
 type ConvInfo = backend_util.Conv2DInfo;
 
-/** The 18 shape parameters of native/conv.cc, with the right/bottom padding made consistent for oneDNN. */
-function convParams(ci: ConvInfo, depthwise: boolean): number[] {
+/**
+ * The 18 shape parameters of native/conv.cc, with the right/bottom padding made consistent for oneDNN; the last is
+ * the number of channel groups (1: plain, inChannels: depthwise). An optional 19th, 1, runs a grouped filter gradient
+ * one group at a time.
+ */
+export function convParams(ci: ConvInfo, groups: number): number[] {
   const { padInfo } = ci;
   const pb = trailingPad(ci.inHeight, ci.outHeight, ci.strideHeight, ci.effectiveFilterHeight, padInfo.top, padInfo.bottom);
   const pr = trailingPad(ci.inWidth, ci.outWidth, ci.strideWidth, ci.effectiveFilterWidth, padInfo.left, padInfo.right);
@@ -14,11 +18,13 @@ function convParams(ci: ConvInfo, depthwise: boolean): number[] {
     ci.batchSize, ci.inHeight, ci.inWidth, ci.inChannels,
     ci.outHeight, ci.outWidth, ci.outChannels,
     ci.filterHeight, ci.filterWidth, ci.strideHeight, ci.strideWidth, ci.dilationHeight, ci.dilationWidth,
-    padInfo.top, padInfo.left, pb, pr, depthwise ? 1 : 0,
+    padInfo.top, padInfo.left, pb, pr, groups,
   ];
 }
 
 const channelsLast = (f: string | undefined) => f === undefined || f === 'NHWC' || f === 'channelsLast';
+/** The channel groups of a plain (1) or depthwise (one per input channel) convolution. */
+const groupsOf = (ci: ConvInfo, depthwise: boolean) => (depthwise ? ci.inChannels : 1);
 
 type Shape4 = [number, number, number, number];
 
@@ -45,7 +51,7 @@ function convForward(name: string, depthwise: boolean, fused: boolean): KernelFu
     const bs = bias ? lastAxisVector(backend, bias, ci.outChannels) : null;
     if (bs === undefined) return fallback(args, 'bias not per output channel');
     const y = alloc(size(ci.outShape));
-    native().conv2dForward(xs, ws, bs, y, convParams(ci, depthwise), act, a.leakyreluAlpha ?? 0.2);
+    native().conv2dForward(xs, ws, bs, y, convParams(ci, groupsOf(ci, depthwise)), act, a.leakyreluAlpha ?? 0.2);
     return output(backend, ci.outShape, y);
   };
 }
@@ -62,7 +68,7 @@ function convBackpropInput(name: string, depthwise: boolean): KernelFunc {
     const inputShape = a.inputShape as [number, number, number, number];
     const ci = convInfo(inputShape, filter.shape, a, depthwise);
     const dx = alloc(size(inputShape));
-    native().conv2dBackpropInput(dys, ws, dx, convParams(ci, depthwise));
+    native().conv2dBackpropInput(dys, ws, dx, convParams(ci, groupsOf(ci, depthwise)));
     return output(backend, [...inputShape], dx);
   };
 }
@@ -79,7 +85,7 @@ function convBackpropFilter(name: string, depthwise: boolean): KernelFunc {
     const filterShape = a.filterShape as [number, number, number, number];
     const ci = convInfo(x.shape, filterShape, a, depthwise);
     const dw = alloc(size(filterShape));
-    native().conv2dBackpropFilter(xs, dys, dw, convParams(ci, depthwise));
+    native().conv2dBackpropFilter(xs, dys, dw, convParams(ci, groupsOf(ci, depthwise)));
     return output(backend, [...filterShape], dw);
   };
 }

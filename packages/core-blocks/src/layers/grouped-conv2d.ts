@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import type { LayerArgs } from '@tensorflow/tfjs-layers/dist/engine/topology';
+import { GROUPED_CONV2D_KERNEL, hasGroupedConv2D } from './grouped-conv-op';
 import { singleInput, firstShape } from './util';
 
 export interface GroupedConv2DArgs extends LayerArgs {
@@ -101,8 +102,9 @@ export class GroupedConv2D extends tfl.layers.Layer {
 tf.serialization.registerClass(GroupedConv2D);
 
 /**
- * Grouped convolution on stock ops: split input and kernel into `groups` channel slices, convolve each
- * pair, concatenate. One convolution when groups = 1.
+ * Grouped convolution: split input and kernel into `groups` channel slices, convolve each pair, concatenate.
+ * One convolution when groups = 1. Runs the backend's grouped kernel (grouped-conv-op.ts) when it has one, else
+ * composes stock ops (differentiated by the tape).
  */
 export function groupedConv2d(
   x: tf.Tensor4D,
@@ -112,6 +114,9 @@ export function groupedConv2d(
   groups: number,
 ): tf.Tensor4D {
   if (groups === 1) return tf.conv2d(x, kernel, strides, padding);
+  if (hasGroupedConv2D()) {
+    return tf.engine().runKernel(GROUPED_CONV2D_KERNEL, { x, filter: kernel }, { strides, pad: padding, groups }) as tf.Tensor4D;
+  }
   const xs = tf.split(x, groups, 3) as tf.Tensor4D[];
   const ks = tf.split(kernel, groups, 3) as tf.Tensor4D[];
   const ys = xs.map((xi, g) => tf.conv2d(xi, ks[g]!, strides, padding));
