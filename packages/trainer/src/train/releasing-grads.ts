@@ -102,7 +102,6 @@ export function releasingVariableGrads(f: () => tf.Scalar, vars: tf.Variable[]):
           } else hold(x.id, dx);
         }
         for (const t of node.saved ?? []) t.dispose();
-        node.saved = [];
         for (const o of node.outputs) release(o.id);
       }
       const grads: tf.NamedTensorMap = {};
