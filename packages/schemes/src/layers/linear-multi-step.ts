@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import type { LayerArgs } from '@tensorflow/tfjs-layers/dist/engine/topology';
-import { schemeCoefficients, type LinearMultistepForm, type SchemeCoefficient } from '@lm/core-blocks';
+import { schemeCoefficients, type CoefficientStorage, type LinearMultistepForm, type SchemeCoefficient } from '@lm/core-blocks';
 
 export interface LinearMultiStepArgs extends LayerArgs {
   /** One k per channel instead of one per block. */
@@ -13,7 +13,7 @@ export interface LinearMultiStepArgs extends LayerArgs {
   initMax?: number;
   seed?: number;
   /** The stored weight: 'k' (k_n, the default) or 'one-minus-k' (k' = 1 − k_n, weight `one_minus_k`, as the authors). */
-  parametrisation?: 'k' | 'one-minus-k';
+  parametrisation?: CoefficientStorage;
 }
 
 /**
@@ -34,7 +34,7 @@ export class LinearMultiStep extends tfl.layers.Layer {
   readonly initMin: number;
   readonly initMax: number;
   readonly seed?: number;
-  readonly parametrisation: 'k' | 'one-minus-k';
+  readonly parametrisation: CoefficientStorage;
   private k!: tfl.LayerVariable;
 
   constructor(args: LinearMultiStepArgs = {}) {

@@ -1,4 +1,5 @@
 import type * as tf from '@tensorflow/tfjs-core';
+import type { CoefficientStorage } from '@lm/core-blocks';
 import { createModel, listModels } from '@lm/schemes';
 import { ExportError, layerModuleName } from './safetensors';
 
@@ -16,7 +17,7 @@ export interface ReferenceArchitecture {
   depth: number;
   numClasses: number;
   padding: 'symmetric' | 'tf-same';
-  kParametrisation: 'k' | 'one-minus-k';
+  kParametrisation: CoefficientStorage;
   perChannelK: boolean;
 }
 
