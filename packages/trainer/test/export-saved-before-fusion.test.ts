@@ -26,14 +26,15 @@ describe('lm export: models saved before BN+ReLU fusion keep the reference names
 });
 
 describe('foldBatchNormRelu', () => {
-  const layer = (class_name: string, name: string, from: string[], config: Record<string, unknown> = {}) =>
+  interface Layer { class_name: string; name: string; config: Record<string, unknown>; inbound_nodes: unknown[] }
+  const layer = (class_name: string, name: string, from: string[], config: Record<string, unknown> = {}): Layer =>
     ({ class_name, name, config: { name, ...config }, inbound_nodes: from.length ? [from.map((f) => [f, 0, 0, {}])] : [] });
 
   it('folds a BN -> ReLU pair, renaming what read the ReLU, in nested models and their outputs too', () => {
     const inner = [layer('InputLayer', 'in', []), layer('LmBatchNorm', 'bn', ['in']), layer('ReLU', 'relu', ['bn'])];
     const outer = [layer('Model', 'sub', [], { layers: inner, output_layers: [['relu', 0, 0]] }), layer('Conv2D', 'conv', ['sub'])];
-    const [sub] = foldBatchNormRelu(outer) as Array<ReturnType<typeof layer>>;
-    const folded = sub!.config.layers as Array<ReturnType<typeof layer>>;
+    const [sub] = foldBatchNormRelu(outer) as Layer[];
+    const folded = sub!.config.layers as Layer[];
     expect(folded.map((l) => l.name)).toEqual(['in', 'bn']);
     expect(folded[1]!.config.activation).toBe('relu');
     expect(sub!.config.output_layers).toEqual([['bn', 0, 0]]);
