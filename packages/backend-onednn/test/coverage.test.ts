@@ -80,6 +80,14 @@ const CASES: Record<string, Case> = {
   LmBatchNormTrain: { shapes: [[2, 5, 4, 3], [3], [3]], fn: (x, s, o) => Object.values(batchNormTrain(x, s, o, 1e-3)) },
   LmLinearMultiStep: { shapes: [[2, 5, 4, 3], [2, 5, 4, 3], [2, 5, 4, 3], [3]], fn: (f, u, p, k) => lmStep(f, u, p, k) },
   LmLinearMultiStepGrad: { shapes: [[2, 5, 4, 3], [2, 5, 4, 3], [2, 5, 4, 3], [1], [2, 5, 4, 3]], fn: (f, u, p, k, r) => tf.grads((a: T, b: T, c: T, d: T) => lmStep(a, b, c, d))([f, u, p, k], r) },
+  LmBatchNormReluTrain: { shapes: [[2, 5, 4, 3], [3], [3]], fn: (x, s, o) => tf.engine().runKernel('LmBatchNormReluTrain', { x, scale: s, offset: o }, { epsilon: 1e-3 }) as T[] },
+  // no cpu kernel: cpu composes the reference
+  LmBatchNormReluInference: {
+    shapes: [X, [3], [3], [3], [3]],
+    fn: (x, m, v, s, o) => tf.getBackend() === 'cpu'
+      ? tf.relu(tf.batchNorm(x, m, tf.abs(v), o, s, 1e-3))
+      : tf.engine().runKernel('LmBatchNormReluInference', { x, mean: m, variance: tf.abs(v), scale: s, offset: o }, { epsilon: 1e-3 }) as T,
+  },
   LmBatchNormTrainGrad: { shapes: [[2, 5, 4, 3], [3], [3], [2, 5, 4, 3]], fn: (x, s, o, r) => tf.grads((a: T, b: T, c: T) => sumMul(batchNormTrain(a, b, c, 1e-3).y, r))([x, s, o]) },
 };
 
