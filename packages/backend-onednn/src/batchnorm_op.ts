@@ -143,6 +143,23 @@ const trainGradNative: KernelFunc = ({ inputs, backend, attrs }) => {
   return [output(b, [...x.shape], dx), output(b, [C], dscale), output(b, [C], doffset)];
 };
 
+/** The gradient of a training kernel: LmBatchNormTrainGrad, given y when the kernel applied a ReLU. */
+function registerTrainGradient(kernelName: string, relu: boolean): void {
+  registerGradient({
+    kernelName,
+    inputsToSave: ['x', 'scale'],
+    outputsToSave: [relu, true, true],
+    gradFunc: (dys: Tensor | Tensor[], saved: Tensor[], attrs) => {
+      const dy = Array.isArray(dys) ? dys[0] : dys;
+      const [x, scale, ...outs] = saved;
+      const [y, mean, variance] = relu ? outs : [undefined, ...outs];
+      const inputs = { dy, x, scale, mean, variance, ...(y ? { y } : {}) };
+      return sharedGradients(['x', 'scale', 'offset'], () =>
+        engine().runKernel(BATCH_NORM_TRAIN_GRAD, inputs as Record<string, Tensor>, { epsilon: (attrs as { epsilon: number }).epsilon }) as Tensor[]);
+    },
+  });
+}
+
 let registered = false;
 
 /** Registers the cpu kernels, the onednn kernels (when the addon loaded) and the gradient. Idempotent. */
@@ -157,29 +174,9 @@ export function registerBatchNormTrain(withNative: boolean): void {
     registerKernel({ kernelName: BATCH_NORM_RELU_TRAIN, backendName: 'onednn', kernelFunc: counted(BATCH_NORM_RELU_TRAIN, trainNative(true)) });
     registerKernel({ kernelName: BATCH_NORM_TRAIN_GRAD, backendName: 'onednn', kernelFunc: counted(BATCH_NORM_TRAIN_GRAD, trainGradNative) });
   }
-  registerGradient({
-    kernelName: BATCH_NORM_TRAIN,
-    inputsToSave: ['x', 'scale'],
-    outputsToSave: [false, true, true],
-    gradFunc: (dys: Tensor | Tensor[], saved: Tensor[], attrs) => {
-      const dy = Array.isArray(dys) ? dys[0] : dys;
-      const [x, scale, mean, variance] = saved;
-      return sharedGradients(['x', 'scale', 'offset'], () =>
-        engine().runKernel(BATCH_NORM_TRAIN_GRAD, { dy, x, scale, mean, variance }, { epsilon: (attrs as { epsilon: number }).epsilon }) as Tensor[]);
-    },
-  });
+  registerTrainGradient(BATCH_NORM_TRAIN, false);
   // The ReLU variant also keeps its output y, whose sign is the ReLU's gradient.
-  registerGradient({
-    kernelName: BATCH_NORM_RELU_TRAIN,
-    inputsToSave: ['x', 'scale'],
-    outputsToSave: [true, true, true],
-    gradFunc: (dys: Tensor | Tensor[], saved: Tensor[], attrs) => {
-      const dy = Array.isArray(dys) ? dys[0] : dys;
-      const [x, scale, y, mean, variance] = saved;
-      return sharedGradients(['x', 'scale', 'offset'], () =>
-        engine().runKernel(BATCH_NORM_TRAIN_GRAD, { dy, x, scale, mean, variance, y }, { epsilon: (attrs as { epsilon: number }).epsilon }) as Tensor[]);
-    },
-  });
+  registerTrainGradient(BATCH_NORM_RELU_TRAIN, true);
 }
 
 /**
