@@ -67,8 +67,8 @@ FwdEntry makeFwd(const batch_normalization_forward::primitive_desc& pd) {
 }
 
 /** dst = y > 0 ? dy : 0 over n elements (the ReLU's gradient taken from its output). */
-void maskByOutput(const float* dy, const float* y, float* dst, int64_t n) {
-#pragma omp parallel for schedule(static) num_threads(loopThreads()) if (n >= kParallelMin)
+void maskByOutput(const float* __restrict dy, const float* __restrict y, float* __restrict dst, int64_t n) {
+#pragma omp parallel for simd schedule(static) num_threads(loopThreads()) if (n >= kParallelMin)
   for (int64_t i = 0; i < n; i++) dst[i] = y[i] > 0.f ? dy[i] : 0.f;
 }
 
@@ -113,11 +113,9 @@ Napi::Value TrainGrad(const Napi::CallbackInfo& info) {
   });
   float* reluOut = info.Length() > 10 ? f32OrNull(info[10]) : nullptr;
   if (reluOut) {
-    static std::vector<float> masked;
-    const int64_t n = p[0] * p[1] * p[2] * p[3];
-    if (masked.size() < static_cast<size_t>(n)) masked.resize(n);
-    maskByOutput(dy, reluOut, masked.data(), n);
-    dy = masked.data();
+    // The masked dy goes into dx: the primitive runs in place (diff_dst = diff_src), no scratch buffer.
+    maskByOutput(dy, reluOut, dx, p[0] * p[1] * p[2] * p[3]);
+    dy = dx;
   }
   auto cd = chanDesc(p[3]);
   // The primitive takes the shift as an argument although the gradient does not depend on it.
