@@ -1,6 +1,8 @@
 // Batch normalization in NHWC on oneDNN's batch_normalization primitive (use_scale | use_shift), data viewed as
 // [M = N·H·W, C] (a 2-D [N, C] input is {N, C, 1, 1}): inference with given statistics, and the training
 // forward (batch statistics, biased variance) and backward (the full gradient through the statistics).
+// Each takes an optional ReLU on the output, y = max(BN(x), 0): oneDNN's fuse_norm_relu forward; the backward
+// masks dy by y > 0 (the ReLU's gradient) before the batch-norm backward.
 #include <vector>
 
 #include "common.h"
@@ -15,7 +17,13 @@ const normalization_flags kScaleShift = normalization_flags::use_scale | normali
 struct FwdEntry {
   batch_normalization_forward::primitive_desc pd;
   batch_normalization_forward prim;
+  memory workspace;  // fuse_norm_relu in training writes its ReLU mask here (unused: the backward masks by y)
 };
+
+normalization_flags withRelu(normalization_flags f, bool relu) { return relu ? f | normalization_flags::fuse_norm_relu : f; }
+
+/** The optional trailing boolean argument `relu` (absent: false). */
+bool reluArg(const Napi::CallbackInfo& info, size_t i) { return info.Length() > i && info[i].IsBoolean() && info[i].As<Napi::Boolean>().Value(); }
 Cache<FwdEntry> inferCache;
 
 memory::desc dataDesc(const std::vector<int64_t>& p) { return {{p[0], p[3], p[1], p[2]}, dt::f32, tag::nhwc}; }
@@ -35,8 +43,8 @@ struct BwdEntry {
 Cache<FwdEntry> trainCache;
 Cache<BwdEntry> trainGradCache;
 
-batch_normalization_forward::primitive_desc trainFwdPd(const memory::desc& md, float eps) {
-  batch_normalization_forward::desc d(prop_kind::forward_training, md, eps, kScaleShift);
+batch_normalization_forward::primitive_desc trainFwdPd(const memory::desc& md, float eps, bool relu = false) {
+  batch_normalization_forward::desc d(prop_kind::forward_training, md, eps, withRelu(kScaleShift, relu));
   return batch_normalization_forward::primitive_desc(d, engine());
 }
 
@@ -44,16 +52,27 @@ batch_normalization_forward::primitive_desc trainFwdPd(const memory::desc& md, f
 void runForward(FwdEntry& e, const memory::desc& md, int64_t c, float* x, float* y, float* scale, float* shift, float* mean,
                 float* var) {
   auto cd = chanDesc(c);
-  e.prim.execute(stream(), {{DNNL_ARG_SRC, wrap(md, x)},
-                            {DNNL_ARG_DST, wrap(md, y)},
-                            {DNNL_ARG_SCALE, wrap(cd, scale)},
-                            {DNNL_ARG_SHIFT, wrap(cd, shift)},
-                            {DNNL_ARG_MEAN, wrap(cd, mean)},
-                            {DNNL_ARG_VARIANCE, wrap(cd, var)}});
+  std::unordered_map<int, memory> args{{DNNL_ARG_SRC, wrap(md, x)},   {DNNL_ARG_DST, wrap(md, y)},
+                                       {DNNL_ARG_SCALE, wrap(cd, scale)}, {DNNL_ARG_SHIFT, wrap(cd, shift)},
+                                       {DNNL_ARG_MEAN, wrap(cd, mean)},   {DNNL_ARG_VARIANCE, wrap(cd, var)}};
+  if (e.workspace) args.emplace(DNNL_ARG_WORKSPACE, e.workspace);
+  e.prim.execute(stream(), args);
   stream().wait();
 }
 
-// batchNormTrain(x, scale, offset, y, mean, variance, [N,H,W,C], epsilon): oneDNN's forward training.
+/** A forward entry with its workspace when the primitive has one. */
+FwdEntry makeFwd(const batch_normalization_forward::primitive_desc& pd) {
+  auto ws = pd.workspace_desc();
+  return FwdEntry{pd, batch_normalization_forward(pd), ws.get_size() ? memory(ws, engine()) : memory()};
+}
+
+/** dst = y > 0 ? dy : 0 over n elements (the ReLU's gradient taken from its output). */
+void maskByOutput(const float* __restrict dy, const float* __restrict y, float* __restrict dst, int64_t n) {
+#pragma omp parallel for simd schedule(static) num_threads(loopThreads()) if (n >= kParallelMin)
+  for (int64_t i = 0; i < n; i++) dst[i] = y[i] > 0.f ? dy[i] : 0.f;
+}
+
+// batchNormTrain(x, scale, offset, y, mean, variance, [N,H,W,C], epsilon, relu?): oneDNN's forward training.
 Napi::Value Train(const Napi::CallbackInfo& info) {
   float* x = f32(info[0]);
   float* scale = f32(info[1]);
@@ -64,16 +83,16 @@ Napi::Value Train(const Napi::CallbackInfo& info) {
   float eps = info[7].As<Napi::Number>().FloatValue();
   auto p = shapeOf(info[6], eps);
   auto md = dataDesc(p);
-  auto& e = trainCache.get(key("bn_train", p), [&]() {
-    auto pd = trainFwdPd(md, eps);
-    return FwdEntry{pd, batch_normalization_forward(pd)};
-  });
+  const bool relu = reluArg(info, 8);
+  p.push_back(relu);
+  auto& e = trainCache.get(key("bn_train", p), [&]() { return makeFwd(trainFwdPd(md, eps, relu)); });
   runForward(e, md, p[3], x, y, scale, shift, mean, var);
   return info.Env().Undefined();
 }
 
-// batchNormTrainGrad(dy, x, scale, mean, variance, dx, dscale, doffset, [N,H,W,C], epsilon): oneDNN's
-// backward with use_scale|use_shift (the full gradient through the batch statistics).
+// batchNormTrainGrad(dy, x, scale, mean, variance, dx, dscale, doffset, [N,H,W,C], epsilon, y|null): oneDNN's
+// backward with use_scale|use_shift (the full gradient through the batch statistics); with the forward's output
+// y (a BN+ReLU), dy is first masked by y > 0.
 Napi::Value TrainGrad(const Napi::CallbackInfo& info) {
   float* dy = f32(info[0]);
   float* x = f32(info[1]);
@@ -92,6 +111,12 @@ Napi::Value TrainGrad(const Napi::CallbackInfo& info) {
     batch_normalization_backward::primitive_desc pd(d, engine(), hint);
     return BwdEntry{pd, batch_normalization_backward(pd)};
   });
+  float* reluOut = info.Length() > 10 ? f32OrNull(info[10]) : nullptr;
+  if (reluOut) {
+    // The masked dy goes into dx: the primitive runs in place (diff_dst = diff_src), no scratch buffer.
+    maskByOutput(dy, reluOut, dx, p[0] * p[1] * p[2] * p[3]);
+    dy = dx;
+  }
   auto cd = chanDesc(p[3]);
   // The primitive takes the shift as an argument although the gradient does not depend on it.
   static std::vector<float> noShift;
@@ -109,7 +134,7 @@ Napi::Value TrainGrad(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// batchNormInference(x, mean, variance, scale, offset, y, [N,H,W,C], epsilon); all statistics are [C].
+// batchNormInference(x, mean, variance, scale, offset, y, [N,H,W,C], epsilon, relu?); all statistics are [C].
 Napi::Value Inference(const Napi::CallbackInfo& info) {
   float* x = f32(info[0]);
   float* mean = f32(info[1]);
@@ -120,11 +145,12 @@ Napi::Value Inference(const Napi::CallbackInfo& info) {
   float eps = info[7].As<Napi::Number>().FloatValue();
   auto p = shapeOf(info[6], eps);
   auto md = dataDesc(p);
+  const bool relu = reluArg(info, 8);
+  p.push_back(relu);
   auto& e = inferCache.get(key("bn_infer", p), [&]() {
     batch_normalization_forward::desc d(prop_kind::forward_inference, md, eps,
-                                        kScaleShift | normalization_flags::use_global_stats);
-    batch_normalization_forward::primitive_desc pd(d, engine());
-    return FwdEntry{pd, batch_normalization_forward(pd)};
+                                        withRelu(kScaleShift | normalization_flags::use_global_stats, relu));
+    return makeFwd(batch_normalization_forward::primitive_desc(d, engine()));
   });
   runForward(e, md, p[3], x, y, scale, shift, mean, var);
   return info.Env().Undefined();

@@ -1,7 +1,9 @@
 /**
  * The training batch-norm op shared with @lm/core-blocks (kernel names are the contract):
  *   LmBatchNormTrain     inputs {x, scale, offset}, attrs {epsilon} -> [y, mean, variance]
- *   LmBatchNormTrainGrad inputs {dy, x, scale, mean, variance}, attrs {epsilon} -> [dx, dscale, doffset]
+ *   LmBatchNormReluTrain inputs {x, scale, offset}, attrs {epsilon} -> [max(y, 0), mean, variance]
+ *   LmBatchNormTrainGrad inputs {dy, x, scale, mean, variance, y?}, attrs {epsilon} -> [dx, dscale, doffset]
+ *     (with the ReLU variant's output y, dy is first masked by y > 0: the ReLU's gradient)
  * x is NHWC 4-D or [N, C] (any rank >= 2 works); statistics are over every axis but the last; the variance is biased.
  * Both kernels are registered natively for `onednn` and as plain JS loops for `cpu`. The registered gradient
  * of LmBatchNormTrain propagates the gradient of y only: gradients reaching the mean/variance outputs are ignored.
@@ -28,6 +30,7 @@ import { sharedGradients } from './multi_grad';
 import { alloc, type Backend, f32, native, output, size } from './util';
 
 export const BATCH_NORM_TRAIN = 'LmBatchNormTrain';
+export const BATCH_NORM_RELU_TRAIN = 'LmBatchNormReluTrain';
 export const BATCH_NORM_TRAIN_GRAD = 'LmBatchNormTrainGrad';
 
 /** x viewed as [M, 1, 1, C] (statistics over every axis but the last); NHWC 4-D and [N, C] are the documented cases. */
@@ -45,7 +48,7 @@ function values(backend: Backend, t: TensorInfo, what: string): Float32Array {
 }
 
 /** Plain JS training forward: per-channel mean and biased variance over [M, C] rows, double accumulators. */
-const trainCpu: KernelFunc = ({ inputs, backend, attrs }) => {
+const trainCpu = (relu: boolean): KernelFunc => ({ inputs, backend, attrs }) => {
   const b = backend as Backend;
   const { x, scale, offset } = inputs as Record<string, TensorInfo>;
   const eps = (attrs as { epsilon: number }).epsilon;
@@ -70,19 +73,28 @@ const trainCpu: KernelFunc = ({ inputs, backend, attrs }) => {
   }
   const y = alloc(xv.length);
   for (let r = 0; r < M; r++) for (let c = 0, i = r * C; c < C; c++, i++) y[i] = xv[i] * a[c] + k[c];
+  if (relu) for (let i = 0; i < y.length; i++) y[i] = Math.max(y[i]!, 0);
   return [output(b, [...x.shape], y), output(b, [C], mean), output(b, [C], variance)];
 };
+
+/** dy where the ReLU's output y is positive, 0 elsewhere; dy itself without a ReLU. */
+function reluMasked(dy: Float32Array, y: Float32Array | undefined): Float32Array {
+  if (!y) return dy;
+  const out = new Float32Array(dy.length);
+  for (let i = 0; i < dy.length; i++) out[i] = y[i]! > 0 ? dy[i]! : 0;
+  return out;
+}
 
 /** Plain JS backward through the batch statistics: dx = scale·invstd/M·(M·dy − Σdy − x̂·Σ(dy·x̂)). */
 const trainGradCpu: KernelFunc = ({ inputs, backend, attrs }) => {
   const b = backend as Backend;
-  const { dy, x, scale, mean, variance } = inputs as Record<string, TensorInfo>;
+  const { dy, x, scale, mean, variance, y } = inputs as Record<string, TensorInfo> & { y?: TensorInfo };
   const eps = (attrs as { epsilon: number }).epsilon;
   const C = size(scale.shape);
   const [n, h, w] = checkShapes(x, C, BATCH_NORM_TRAIN_GRAD);
   const M = n * h * w;
   const what = BATCH_NORM_TRAIN_GRAD;
-  const dyv = values(b, dy, what), xv = values(b, x, what), sv = values(b, scale, what);
+  const dyv = reluMasked(values(b, dy, what), y && values(b, y, what)), xv = values(b, x, what), sv = values(b, scale, what);
   const mv = values(b, mean, what), vv = values(b, variance, what);
   const inv = new Float64Array(C);
   for (let c = 0; c < C; c++) inv[c] = 1 / Math.sqrt(vv[c] + eps);
@@ -106,7 +118,7 @@ const trainGradCpu: KernelFunc = ({ inputs, backend, attrs }) => {
   return [output(b, [...x.shape], dx), output(b, [C], dscale), output(b, [C], doffset)];
 };
 
-const trainNative: KernelFunc = ({ inputs, backend, attrs }) => {
+const trainNative = (relu: boolean): KernelFunc => ({ inputs, backend, attrs }) => {
   const b = backend as Backend;
   const { x, scale, offset } = inputs as Record<string, TensorInfo>;
   const eps = (attrs as { epsilon: number }).epsilon;
@@ -114,22 +126,39 @@ const trainNative: KernelFunc = ({ inputs, backend, attrs }) => {
   const shape = checkShapes(x, C, BATCH_NORM_TRAIN);
   const xv = values(b, x, BATCH_NORM_TRAIN);
   const y = alloc(xv.length), mean = alloc(C), variance = alloc(C);
-  native().batchNormTrain(xv, values(b, scale, BATCH_NORM_TRAIN), values(b, offset, BATCH_NORM_TRAIN), y, mean, variance, shape, eps);
+  native().batchNormTrain(xv, values(b, scale, BATCH_NORM_TRAIN), values(b, offset, BATCH_NORM_TRAIN), y, mean, variance, shape, eps, relu);
   return [output(b, [...x.shape], y), output(b, [C], mean), output(b, [C], variance)];
 };
 
 const trainGradNative: KernelFunc = ({ inputs, backend, attrs }) => {
   const b = backend as Backend;
-  const { dy, x, scale, mean, variance } = inputs as Record<string, TensorInfo>;
+  const { dy, x, scale, mean, variance, y } = inputs as Record<string, TensorInfo> & { y?: TensorInfo };
   const eps = (attrs as { epsilon: number }).epsilon;
   const C = size(scale.shape);
   const shape = checkShapes(x, C, BATCH_NORM_TRAIN_GRAD);
   const w = BATCH_NORM_TRAIN_GRAD;
   const xv = values(b, x, w);
   const dx = alloc(xv.length), dscale = alloc(C), doffset = alloc(C);
-  native().batchNormTrainGrad(values(b, dy, w), xv, values(b, scale, w), values(b, mean, w), values(b, variance, w), dx, dscale, doffset, shape, eps);
+  native().batchNormTrainGrad(values(b, dy, w), xv, values(b, scale, w), values(b, mean, w), values(b, variance, w), dx, dscale, doffset, shape, eps, y ? values(b, y, w) : null);
   return [output(b, [...x.shape], dx), output(b, [C], dscale), output(b, [C], doffset)];
 };
+
+/** The gradient of a training kernel: LmBatchNormTrainGrad, given y when the kernel applied a ReLU. */
+function registerTrainGradient(kernelName: string, relu: boolean): void {
+  registerGradient({
+    kernelName,
+    inputsToSave: ['x', 'scale'],
+    outputsToSave: [relu, true, true],
+    gradFunc: (dys: Tensor | Tensor[], saved: Tensor[], attrs) => {
+      const dy = Array.isArray(dys) ? dys[0] : dys;
+      const [x, scale, ...outs] = saved;
+      const [y, mean, variance] = relu ? outs : [undefined, ...outs];
+      const inputs = { dy, x, scale, mean, variance, ...(y ? { y } : {}) };
+      return sharedGradients(['x', 'scale', 'offset'], () =>
+        engine().runKernel(BATCH_NORM_TRAIN_GRAD, inputs as Record<string, Tensor>, { epsilon: (attrs as { epsilon: number }).epsilon }) as Tensor[]);
+    },
+  });
+}
 
 let registered = false;
 
@@ -137,23 +166,17 @@ let registered = false;
 export function registerBatchNormTrain(withNative: boolean): void {
   if (registered) return;
   registered = true;
-  if (!getKernel(BATCH_NORM_TRAIN, 'cpu')) registerKernel({ kernelName: BATCH_NORM_TRAIN, backendName: 'cpu', kernelFunc: trainCpu });
+  if (!getKernel(BATCH_NORM_TRAIN, 'cpu')) registerKernel({ kernelName: BATCH_NORM_TRAIN, backendName: 'cpu', kernelFunc: trainCpu(false) });
+  if (!getKernel(BATCH_NORM_RELU_TRAIN, 'cpu')) registerKernel({ kernelName: BATCH_NORM_RELU_TRAIN, backendName: 'cpu', kernelFunc: trainCpu(true) });
   if (!getKernel(BATCH_NORM_TRAIN_GRAD, 'cpu')) registerKernel({ kernelName: BATCH_NORM_TRAIN_GRAD, backendName: 'cpu', kernelFunc: trainGradCpu });
   if (withNative) {
-    registerKernel({ kernelName: BATCH_NORM_TRAIN, backendName: 'onednn', kernelFunc: counted(BATCH_NORM_TRAIN, trainNative) });
+    registerKernel({ kernelName: BATCH_NORM_TRAIN, backendName: 'onednn', kernelFunc: counted(BATCH_NORM_TRAIN, trainNative(false)) });
+    registerKernel({ kernelName: BATCH_NORM_RELU_TRAIN, backendName: 'onednn', kernelFunc: counted(BATCH_NORM_RELU_TRAIN, trainNative(true)) });
     registerKernel({ kernelName: BATCH_NORM_TRAIN_GRAD, backendName: 'onednn', kernelFunc: counted(BATCH_NORM_TRAIN_GRAD, trainGradNative) });
   }
-  registerGradient({
-    kernelName: BATCH_NORM_TRAIN,
-    inputsToSave: ['x', 'scale'],
-    outputsToSave: [false, true, true],
-    gradFunc: (dys: Tensor | Tensor[], saved: Tensor[], attrs) => {
-      const dy = Array.isArray(dys) ? dys[0] : dys;
-      const [x, scale, mean, variance] = saved;
-      return sharedGradients(['x', 'scale', 'offset'], () =>
-        engine().runKernel(BATCH_NORM_TRAIN_GRAD, { dy, x, scale, mean, variance }, { epsilon: (attrs as { epsilon: number }).epsilon }) as Tensor[]);
-    },
-  });
+  registerTrainGradient(BATCH_NORM_TRAIN, false);
+  // The ReLU variant also keeps its output y, whose sign is the ReLU's gradient.
+  registerTrainGradient(BATCH_NORM_RELU_TRAIN, true);
 }
 
 /**

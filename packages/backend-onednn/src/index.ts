@@ -6,12 +6,12 @@ import '@tensorflow/tfjs-backend-cpu';
 import type { KernelConfig } from '@tensorflow/tfjs-core';
 
 import { nativeKernelNames, ONEDNN_BACKEND_NAME, registerOnednnBackend } from './backend';
-import { BATCH_NORM_TRAIN, BATCH_NORM_TRAIN_GRAD, registerBatchNormTrain } from './batchnorm_op';
+import { BATCH_NORM_RELU_TRAIN, BATCH_NORM_TRAIN, BATCH_NORM_TRAIN_GRAD, registerBatchNormTrain } from './batchnorm_op';
 import { convKernels } from './kernels/conv';
 import { copyKernels } from './kernels/copy';
 import { elementwiseKernels } from './kernels/elementwise';
 import { matmulKernels } from './kernels/matmul';
-import { normKernels } from './kernels/norm';
+import { normKernels, registerBatchNormReluInferenceGradient } from './kernels/norm';
 import { poolingKernels } from './kernels/pooling';
 import { reductionKernels } from './kernels/reduction';
 import { configuredThreads, type NativeAddon, tryLoadAddon } from './native';
@@ -23,7 +23,8 @@ import { LM_STEP, LM_STEP_GRAD, registerLmStep } from './lm_step_op';
 import { GROUPED_CONV2D, GROUPED_CONV2D_BACKPROP_FILTER, GROUPED_CONV2D_BACKPROP_INPUT, registerGroupedConv2D } from './grouped_conv_op';
 
 export { ONEDNN_BACKEND_NAME, ONEDNN_PRIORITY, OnednnBackend } from './backend';
-export { batchNormTrain, BATCH_NORM_TRAIN, BATCH_NORM_TRAIN_GRAD } from './batchnorm_op';
+export { batchNormTrain, BATCH_NORM_TRAIN, BATCH_NORM_RELU_TRAIN, BATCH_NORM_TRAIN_GRAD } from './batchnorm_op';
+export { BATCH_NORM_RELU_INFERENCE } from './kernels/norm';
 export { SGD_STEP } from './sgd_op';
 export { LM_STEP, LM_STEP_GRAD } from './lm_step_op';
 export { GROUPED_CONV2D, GROUPED_CONV2D_BACKPROP_INPUT, GROUPED_CONV2D_BACKPROP_FILTER } from './grouped_conv_op';
@@ -58,7 +59,8 @@ if (addon) {
   registerSgdStep();
   registerReluGrad();
   registerGroupedConv2D();
-  nativeKernelNames.push(...kernels.map((k) => k.kernelName), BATCH_NORM_TRAIN, BATCH_NORM_TRAIN_GRAD, SGD_STEP, RELU_GRAD, LM_STEP, LM_STEP_GRAD);
+  registerBatchNormReluInferenceGradient();
+  nativeKernelNames.push(...kernels.map((k) => k.kernelName), BATCH_NORM_TRAIN, BATCH_NORM_RELU_TRAIN, BATCH_NORM_TRAIN_GRAD, SGD_STEP, RELU_GRAD, LM_STEP, LM_STEP_GRAD);
   nativeKernelNames.push(GROUPED_CONV2D, GROUPED_CONV2D_BACKPROP_INPUT, GROUPED_CONV2D_BACKPROP_FILTER);
 }
 

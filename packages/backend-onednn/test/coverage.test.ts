@@ -87,6 +87,14 @@ const CASES: Record<string, Case> = {
   LmConv2DGrouped: { shapes: [[2, 7, 6, 4], [3, 3, 2, 6]], fn: grouped },
   LmConv2DGroupedBackpropInput: { shapes: [[2, 7, 6, 4], [3, 3, 2, 6], [2, 4, 3, 6]], fn: (x, f, r) => tf.grad((a: T) => sumMul(grouped(a, f), r))(x) },
   LmConv2DGroupedBackpropFilter: { shapes: [[2, 7, 6, 4], [3, 3, 2, 6], [2, 4, 3, 6]], fn: (x, f, r) => tf.grad((w: T) => sumMul(grouped(x, w), r))(f) },
+  LmBatchNormReluTrain: { shapes: [[2, 5, 4, 3], [3], [3]], fn: (x, s, o) => tf.engine().runKernel('LmBatchNormReluTrain', { x, scale: s, offset: o }, { epsilon: 1e-3 }) as T[] },
+  // no cpu kernel: cpu composes the reference
+  LmBatchNormReluInference: {
+    shapes: [X, [3], [3], [3], [3]],
+    fn: (x, m, v, s, o) => tf.getBackend() === 'cpu'
+      ? tf.relu(tf.batchNorm(x, m, tf.abs(v), o, s, 1e-3))
+      : tf.engine().runKernel('LmBatchNormReluInference', { x, mean: m, variance: tf.abs(v), scale: s, offset: o }, { epsilon: 1e-3 }) as T,
+  },
   LmBatchNormTrainGrad: { shapes: [[2, 5, 4, 3], [3], [3], [2, 5, 4, 3]], fn: (x, s, o, r) => tf.grads((a: T, b: T, c: T) => sumMul(batchNormTrain(a, b, c, 1e-3).y, r))([x, s, o]) },
 };
 

@@ -40,8 +40,16 @@ export { preactBottleneckBlock, preactResnextBlock } from './blocks/preact-bottl
 export { bottleneckBlock, resnextBlock } from './blocks/bottleneck';
 export type { BottleneckOptions } from './blocks/bottleneck';
 export { BatchNorm } from './layers/batch-norm';
-export type { BatchNormArgs } from './layers/batch-norm';
-export { batchNormTrain, hasFusedBatchNormTrain, setBatchNormTrainOverride, BATCH_NORM_TRAIN_KERNEL } from './layers/batch-norm-op';
+export type { BatchNormActivation, BatchNormArgs } from './layers/batch-norm';
+export {
+  batchNormInference,
+  batchNormTrain,
+  hasFusedBatchNormTrain,
+  setBatchNormTrainOverride,
+  BATCH_NORM_TRAIN_KERNEL,
+  BATCH_NORM_RELU_TRAIN_KERNEL,
+  BATCH_NORM_RELU_INFERENCE_KERNEL,
+} from './layers/batch-norm-op';
 export type { BatchNormTrainOverride, BatchNormTrainResult } from './layers/batch-norm-op';
 export { GroupedConv2D, groupedConv2d } from './layers/grouped-conv2d';
 export { GROUPED_CONV2D_KERNEL, hasGroupedConv2D } from './layers/grouped-conv-op';
@@ -49,7 +57,7 @@ export { ZeroPadShortcut } from './layers/zero-pad-shortcut';
 export { WeightedSum } from './layers/weighted-sum';
 export { ChannelSlice } from './layers/channel-slice';
 export { firstShape, singleInput } from './layers/util';
-export { conv, batchNorm, relu, bnRelu, layerSeed } from './layers/ops';
+export { conv, batchNorm, batchNormRelu, relu, bnRelu, layerSeed } from './layers/ops';
 export type { ConvOptions } from './layers/ops';
 export { CONV_INITS, CONV_PADDINGS, TFJS_CONV_CONVENTIONS, convKernelInitializer, currentConvConventions, withConvConventions } from './conv-conventions';
 export type { ConvConventions } from './conv-conventions';

@@ -1,5 +1,5 @@
 import type { BlockDefinition } from '../block';
-import { batchNorm, conv, relu } from '../layers/ops';
+import { batchNorm, batchNormRelu, conv, relu } from '../layers/ops';
 
 /** The original post-activation basic block (He et al. 2015): conv3x3-BN-ReLU-conv3x3-BN, ReLU after the sum. */
 export const basicBlock: BlockDefinition = {
@@ -8,7 +8,7 @@ export const basicBlock: BlockDefinition = {
   preActivation: false,
   build(u, s) {
     let x = conv(u, { filters: s.outChannels, kernelSize: 3, stride: s.stride, name: `${s.name}_conv1`, seed: s.seed });
-    x = relu(batchNorm(x, `${s.name}_bn1`), `${s.name}_relu1`);
+    x = batchNormRelu(x, `${s.name}_bn1`);
     x = conv(x, { filters: s.outChannels, kernelSize: 3, name: `${s.name}_conv2`, seed: s.seed });
     return batchNorm(x, `${s.name}_bn2`);
   },

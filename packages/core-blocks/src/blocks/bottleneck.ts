@@ -1,5 +1,5 @@
 import type { BlockDefinition } from '../block';
-import { batchNorm, conv, relu } from '../layers/ops';
+import { batchNorm, batchNormRelu, conv, relu } from '../layers/ops';
 
 export interface BottleneckOptions {
   /** Groups of the 3x3 convolution (ResNeXt's cardinality C); 1 for ResNet. */
@@ -24,9 +24,9 @@ function bottleneck(description: string, defaults: BottleneckOptions): BlockDefi
       const seed = s.seed;
       const inner = cardinality * Math.floor((s.width * baseWidth) / 64);
       let x = conv(u, { filters: inner, kernelSize: 1, name: `${s.name}_conv1`, seed });
-      x = relu(batchNorm(x, `${s.name}_bn1`), `${s.name}_relu1`);
+      x = batchNormRelu(x, `${s.name}_bn1`);
       x = conv(x, { filters: inner, kernelSize: 3, stride: s.stride, groups: cardinality, name: `${s.name}_conv2`, seed });
-      x = relu(batchNorm(x, `${s.name}_bn2`), `${s.name}_relu2`);
+      x = batchNormRelu(x, `${s.name}_bn2`);
       x = conv(x, { filters: s.outChannels, kernelSize: 1, name: `${s.name}_conv3`, seed });
       return batchNorm(x, `${s.name}_bn3`);
     },

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import type { LayerArgs } from '@tensorflow/tfjs-layers/dist/engine/topology';
 import type { Kwargs } from '@tensorflow/tfjs-layers/dist/types';
-import { batchNormTrain } from './batch-norm-op';
+import { batchNormInference, batchNormTrain } from './batch-norm-op';
 import { singleInput, firstShape } from './util';
 
 export interface BatchNormArgs extends LayerArgs {
@@ -10,17 +10,23 @@ export interface BatchNormArgs extends LayerArgs {
   momentum?: number;
   /** Default 1e-5, as PyTorch. */
   epsilon?: number;
+  /** 'relu': the layer outputs max(BN(x), 0), BN and ReLU as one kernel. Default 'linear' (BN alone). */
+  activation?: BatchNormActivation;
 }
+
+export type BatchNormActivation = 'linear' | 'relu';
 
 /**
  * Batch normalisation over the channel (last) axis. Training mode uses the backend's fused training kernel
  * when available (one kernel forward, one backward instead of ~45 small ones); evaluation uses the moving
- * mean and the moving unbiased variance, as PyTorch does.
+ * mean and the moving unbiased variance, as PyTorch does. With `activation: 'relu'` it is BN followed by ReLU
+ * (the same outputs and gradients as a BatchNorm layer then a ReLU layer), fused where the backend can.
  */
 export class BatchNorm extends tfl.layers.Layer {
   static className = 'LmBatchNorm';
   readonly momentum: number;
   readonly epsilon: number;
+  readonly activation: BatchNormActivation;
   private gamma!: tfl.LayerVariable;
   private beta!: tfl.LayerVariable;
   private movingMean!: tfl.LayerVariable;
@@ -30,6 +36,11 @@ export class BatchNorm extends tfl.layers.Layer {
     super(args);
     this.momentum = args.momentum ?? 0.9;
     this.epsilon = args.epsilon ?? 1e-5;
+    const activation = args.activation ?? 'linear';
+    if (activation !== 'linear' && activation !== 'relu') {
+      throw new Error(`${this.name}: BatchNorm option 'activation' must be 'linear' or 'relu', got '${String(activation)}'.`);
+    }
+    this.activation = activation;
     this.supportsMasking = true;
   }
 
@@ -49,10 +60,11 @@ export class BatchNorm extends tfl.layers.Layer {
       const x = singleInput(inputs);
       const gamma = this.gamma.read() as tf.Tensor1D;
       const beta = this.beta.read() as tf.Tensor1D;
+      const relu = this.activation === 'relu';
       if (kwargs?.training !== true) {
-        return tf.batchNorm(x, this.movingMean.read(), this.movingVariance.read(), beta, gamma, this.epsilon);
+        return batchNormInference(x, this.movingMean.read(), this.movingVariance.read(), gamma, beta, this.epsilon, relu);
       }
-      const { y, mean, variance, count: statsCount } = batchNormTrain(x, gamma, beta, this.epsilon);
+      const { y, mean, variance, count: statsCount } = batchNormTrain(x, gamma, beta, this.epsilon, relu);
       const count = statsCount ?? x.size / x.shape[x.rank - 1]!;
       const m = this.momentum;
       const unbiased = tf.mul(variance, count / Math.max(count - 1, 1));
@@ -63,7 +75,10 @@ export class BatchNorm extends tfl.layers.Layer {
   }
 
   override getConfig(): tf.serialization.ConfigDict {
-    return { ...super.getConfig(), momentum: this.momentum, epsilon: this.epsilon };
+    // 'linear' is left out so that configs of plain BN layers stay what they were before the option existed.
+    const config: tf.serialization.ConfigDict = { ...super.getConfig(), momentum: this.momentum, epsilon: this.epsilon };
+    if (this.activation !== 'linear') config.activation = this.activation;
+    return config;
   }
 }
 tf.serialization.registerClass(BatchNorm);

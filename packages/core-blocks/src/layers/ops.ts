@@ -65,11 +65,16 @@ export function batchNorm(x: SymbolicTensor, name: string): SymbolicTensor {
   return applyLayer(new BatchNorm({ name }), x);
 }
 
+/** BN → ReLU as one layer `name` (a BatchNorm with activation 'relu': one kernel forward, one backward). */
+export function batchNormRelu(x: SymbolicTensor, name: string): SymbolicTensor {
+  return applyLayer(new BatchNorm({ name, activation: 'relu' }), x);
+}
+
 export function relu(x: SymbolicTensor, name: string): SymbolicTensor {
   return applyLayer(tfl.layers.reLU({ name }), x);
 }
 
-/** BN → ReLU, the pre-activation of He et al. (2016). */
+/** BN → ReLU, the pre-activation of He et al. (2016): the fused layer `<name>_bn`. */
 export function bnRelu(x: SymbolicTensor, name: string): SymbolicTensor {
-  return relu(batchNorm(x, `${name}_bn`), `${name}_relu`);
+  return batchNormRelu(x, `${name}_bn`);
 }

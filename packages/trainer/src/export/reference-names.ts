@@ -1,6 +1,7 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import type { CoefficientStorage } from '@lm/core-blocks';
 import { createModel, listModels } from '@lm/schemes';
+import { foldBatchNormRelu } from './fused-bn-relu';
 import { ExportError, layerModuleName } from './safetensors';
 
 /**
@@ -142,7 +143,7 @@ export function recogniseReferenceArchitecture(
   });
   try {
     const expected = (built.toJSON(null, false) as unknown as { config: { layers: LayerJson[] } }).config.layers;
-    const d = firstDifference(normalise(byName(root)), normalise(byName(expected)), '');
+    const d = firstDifference(normalise(byName(foldBatchNormRelu(root))), normalise(byName(foldBatchNormRelu(expected))), '');
     if (d) return { reason: `it differs from ${architecture} (${d})` };
     const ours = specs.map(shapeKey).sort();
     const theirs = built.weights.map((w) => shapeKey({ name: w.originalName, shape: w.shape as number[] })).sort();
