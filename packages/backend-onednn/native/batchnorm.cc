@@ -1,8 +1,9 @@
-// Batch normalization in NHWC on oneDNN's batch_normalization primitive (use_scale | use_shift), data viewed as
-// [M = N·H·W, C] (a 2-D [N, C] input is {N, C, 1, 1}): inference with given statistics, and the training
-// forward (batch statistics, biased variance) and backward (the full gradient through the statistics).
-// Each takes an optional ReLU on the output, y = max(BN(x), 0): oneDNN's fuse_norm_relu forward; the backward
-// masks dy by y > 0 (the ReLU's gradient) before the batch-norm backward.
+// Batch normalization in NHWC on oneDNN's batch_normalization primitive (use_scale | use_shift), data given as
+// [N, H, W, C] (other ranks as [M, 1, 1, C]): inference with given statistics, and the training forward (batch
+// statistics, biased variance) and backward (the full gradient through the statistics).
+// Each takes an optional ReLU on the output, y = max(BN(x), 0) (oneDNN's fuse_norm_relu). In training the forward
+// writes the ReLU's mask into a caller-owned workspace (oneDNN's own bit layout, batchNormReluWorkspaceBytes long)
+// and the backward reads it there: the ReLU's gradient costs no pass of its own.
 #include <vector>
 
 #include "common.h"
@@ -17,7 +18,6 @@ const normalization_flags kScaleShift = normalization_flags::use_scale | normali
 struct FwdEntry {
   batch_normalization_forward::primitive_desc pd;
   batch_normalization_forward prim;
-  memory workspace;  // fuse_norm_relu in training writes its ReLU mask here (unused: the backward masks by y)
 };
 
 normalization_flags withRelu(normalization_flags f, bool relu) { return relu ? f | normalization_flags::fuse_norm_relu : f; }
@@ -50,29 +50,37 @@ batch_normalization_forward::primitive_desc trainFwdPd(const memory::desc& md, f
 
 /** Runs a cached forward primitive over x -> y with per-channel scale, shift, mean and variance of c channels. */
 void runForward(FwdEntry& e, const memory::desc& md, int64_t c, float* x, float* y, float* scale, float* shift, float* mean,
-                float* var) {
+                float* var, void* workspace = nullptr) {
   auto cd = chanDesc(c);
   std::unordered_map<int, memory> args{{DNNL_ARG_SRC, wrap(md, x)},   {DNNL_ARG_DST, wrap(md, y)},
                                        {DNNL_ARG_SCALE, wrap(cd, scale)}, {DNNL_ARG_SHIFT, wrap(cd, shift)},
                                        {DNNL_ARG_MEAN, wrap(cd, mean)},   {DNNL_ARG_VARIANCE, wrap(cd, var)}};
-  if (e.workspace) args.emplace(DNNL_ARG_WORKSPACE, e.workspace);
+  if (workspace) args.emplace(DNNL_ARG_WORKSPACE, wrap(e.pd.workspace_desc(), workspace));
   e.prim.execute(stream(), args);
   stream().wait();
 }
 
-/** A forward entry with its workspace when the primitive has one. */
-FwdEntry makeFwd(const batch_normalization_forward::primitive_desc& pd) {
-  auto ws = pd.workspace_desc();
-  return FwdEntry{pd, batch_normalization_forward(pd), ws.get_size() ? memory(ws, engine()) : memory()};
+FwdEntry makeFwd(const batch_normalization_forward::primitive_desc& pd) { return FwdEntry{pd, batch_normalization_forward(pd)}; }
+
+/** The cached training forward for shape key p (…, relu last). */
+FwdEntry& trainEntry(const std::vector<int64_t>& p, const memory::desc& md, float eps, bool relu) {
+  return trainCache.get(key("bn_train", p), [&]() { return makeFwd(trainFwdPd(md, eps, relu)); });
 }
 
-/** dst = y > 0 ? dy : 0 over n elements (the ReLU's gradient taken from its output). */
-void maskByOutput(const float* __restrict dy, const float* __restrict y, float* __restrict dst, int64_t n) {
-#pragma omp parallel for simd schedule(static) num_threads(loopThreads()) if (n >= kParallelMin)
-  for (int64_t i = 0; i < n; i++) dst[i] = y[i] > 0.f ? dy[i] : 0.f;
+/** Bytes of the ReLU mask of a training BN+ReLU forward, for the caller to allocate. */
+size_t workspaceBytes(const FwdEntry& e) { return e.pd.workspace_desc().get_size(); }
+
+/** The workspace argument at info[i] as a pointer, checked to hold the `bytes` the primitive needs. */
+void* workspaceArg(const Napi::CallbackInfo& info, size_t i, size_t bytes) {
+  size_t n = 0;
+  float* ws = f32(info[i], &n);
+  if (n * sizeof(float) < bytes) throw std::runtime_error("batchnorm: the ReLU workspace is smaller than batchNormReluWorkspaceBytes");
+  return ws;
 }
 
-// batchNormTrain(x, scale, offset, y, mean, variance, [N,H,W,C], epsilon, relu?): oneDNN's forward training.
+// batchNormTrain(x, scale, offset, y, mean, variance, [N,H,W,C], epsilon, workspace?): oneDNN's forward training;
+// with a workspace (a Float32Array of at least batchNormReluWorkspaceBytes) y is max(BN(x), 0) and the workspace
+// receives the ReLU's mask for batchNormTrainGrad.
 Napi::Value Train(const Napi::CallbackInfo& info) {
   float* x = f32(info[0]);
   float* scale = f32(info[1]);
@@ -83,16 +91,25 @@ Napi::Value Train(const Napi::CallbackInfo& info) {
   float eps = info[7].As<Napi::Number>().FloatValue();
   auto p = shapeOf(info[6], eps);
   auto md = dataDesc(p);
-  const bool relu = reluArg(info, 8);
+  const bool relu = info.Length() > 8 && !info[8].IsNull() && !info[8].IsUndefined();
   p.push_back(relu);
-  auto& e = trainCache.get(key("bn_train", p), [&]() { return makeFwd(trainFwdPd(md, eps, relu)); });
-  runForward(e, md, p[3], x, y, scale, shift, mean, var);
+  auto& e = trainEntry(p, md, eps, relu);
+  runForward(e, md, p[3], x, y, scale, shift, mean, var, relu ? workspaceArg(info, 8, workspaceBytes(e)) : nullptr);
   return info.Env().Undefined();
 }
 
-// batchNormTrainGrad(dy, x, scale, mean, variance, dx, dscale, doffset, [N,H,W,C], epsilon, y|null): oneDNN's
-// backward with use_scale|use_shift (the full gradient through the batch statistics); with the forward's output
-// y (a BN+ReLU), dy is first masked by y > 0.
+// batchNormReluWorkspaceBytes([N,H,W,C], epsilon): the size of the ReLU mask of a training BN+ReLU forward.
+Napi::Value ReluWorkspaceBytes(const Napi::CallbackInfo& info) {
+  float eps = info[1].As<Napi::Number>().FloatValue();
+  auto p = shapeOf(info[0], eps);
+  auto md = dataDesc(p);
+  p.push_back(true);
+  return Napi::Number::New(info.Env(), static_cast<double>(workspaceBytes(trainEntry(p, md, eps, true))));
+}
+
+// batchNormTrainGrad(dy, x, scale, mean, variance, dx, dscale, doffset, [N,H,W,C], epsilon, workspace|null):
+// oneDNN's backward with use_scale|use_shift (the full gradient through the batch statistics); with the
+// workspace of a BN+ReLU forward, the primitive (fuse_norm_relu) also applies the ReLU's gradient to dy.
 Napi::Value TrainGrad(const Napi::CallbackInfo& info) {
   float* dy = f32(info[0]);
   float* x = f32(info[1]);
@@ -105,31 +122,33 @@ Napi::Value TrainGrad(const Napi::CallbackInfo& info) {
   float eps = info[9].As<Napi::Number>().FloatValue();
   auto p = shapeOf(info[8], eps);
   auto md = dataDesc(p);
+  const bool relu = info.Length() > 10 && !info[10].IsNull() && !info[10].IsUndefined();
+  p.push_back(relu);
   auto& e = trainGradCache.get(key("bn_train_grad", p), [&]() {
-    auto hint = trainFwdPd(md, eps);
-    batch_normalization_backward::desc d(prop_kind::backward, md, md, eps, kScaleShift);
+    auto flags = withRelu(kScaleShift, relu);
+    auto hint = trainFwdPd(md, eps, relu);
+    batch_normalization_backward::desc d(prop_kind::backward, md, md, eps, flags);
     batch_normalization_backward::primitive_desc pd(d, engine(), hint);
     return BwdEntry{pd, batch_normalization_backward(pd)};
   });
-  float* reluOut = info.Length() > 10 ? f32OrNull(info[10]) : nullptr;
-  if (reluOut) {
-    // The masked dy goes into dx: the primitive runs in place (diff_dst = diff_src), no scratch buffer.
-    maskByOutput(dy, reluOut, dx, p[0] * p[1] * p[2] * p[3]);
-    dy = dx;
-  }
   auto cd = chanDesc(p[3]);
   // The primitive takes the shift as an argument although the gradient does not depend on it.
   static std::vector<float> noShift;
   if (noShift.size() < static_cast<size_t>(p[3])) noShift.assign(p[3], 0.f);
-  e.prim.execute(stream(), {{DNNL_ARG_SRC, wrap(md, x)},
-                            {DNNL_ARG_DIFF_DST, wrap(md, dy)},
-                            {DNNL_ARG_SHIFT, wrap(cd, noShift.data())},
-                            {DNNL_ARG_SCALE, wrap(cd, scale)},
-                            {DNNL_ARG_MEAN, wrap(cd, mean)},
-                            {DNNL_ARG_VARIANCE, wrap(cd, var)},
-                            {DNNL_ARG_DIFF_SRC, wrap(md, dx)},
-                            {DNNL_ARG_DIFF_SCALE, wrap(cd, dscale)},
-                            {DNNL_ARG_DIFF_SHIFT, wrap(cd, dshift)}});
+  std::unordered_map<int, memory> args{{DNNL_ARG_SRC, wrap(md, x)},
+                                       {DNNL_ARG_DIFF_DST, wrap(md, dy)},
+                                       {DNNL_ARG_SHIFT, wrap(cd, noShift.data())},
+                                       {DNNL_ARG_SCALE, wrap(cd, scale)},
+                                       {DNNL_ARG_MEAN, wrap(cd, mean)},
+                                       {DNNL_ARG_VARIANCE, wrap(cd, var)},
+                                       {DNNL_ARG_DIFF_SRC, wrap(md, dx)},
+                                       {DNNL_ARG_DIFF_SCALE, wrap(cd, dscale)},
+                                       {DNNL_ARG_DIFF_SHIFT, wrap(cd, dshift)}};
+  if (relu) {
+    auto wsd = e.pd.workspace_desc();
+    args.emplace(DNNL_ARG_WORKSPACE, wrap(wsd, workspaceArg(info, 10, wsd.get_size())));
+  }
+  e.prim.execute(stream(), args);
   stream().wait();
   return info.Env().Undefined();
 }
@@ -161,6 +180,7 @@ Napi::Value Inference(const Napi::CallbackInfo& info) {
 void InitBatchNorm(Napi::Env env, Napi::Object exports) {
   exports.Set("batchNormTrain", Napi::Function::New(env, Train));
   exports.Set("batchNormTrainGrad", Napi::Function::New(env, TrainGrad));
+  exports.Set("batchNormReluWorkspaceBytes", Napi::Function::New(env, ReluWorkspaceBytes));
   exports.Set("batchNormInference", Napi::Function::New(env, Inference));
 }
 

@@ -1,9 +1,12 @@
 /**
  * The training batch-norm op shared with @lm/core-blocks (kernel names are the contract):
  *   LmBatchNormTrain     inputs {x, scale, offset}, attrs {epsilon} -> [y, mean, variance]
- *   LmBatchNormReluTrain inputs {x, scale, offset}, attrs {epsilon} -> [max(y, 0), mean, variance]
- *   LmBatchNormTrainGrad inputs {dy, x, scale, mean, variance, y?}, attrs {epsilon} -> [dx, dscale, doffset]
- *     (with the ReLU variant's output y, dy is first masked by y > 0: the ReLU's gradient)
+ *   LmBatchNormReluTrain inputs {x, scale, offset}, attrs {epsilon} -> [max(y, 0), mean, variance, reluMask]
+ *   LmBatchNormTrainGrad inputs {dy, x, scale, mean, variance, reluMask?}, attrs {epsilon} -> [dx, dscale, doffset]
+ *     (with the ReLU variant's reluMask, dy is first masked where the ReLU was inactive: the ReLU's gradient)
+ * reluMask is opaque, made by a backend's forward for the same backend's gradient: on onednn the primitive's
+ * workspace (a bit per element, oneDNN's layout, so the backward primitive applies the mask itself), on cpu 1/0
+ * per element.
  * x is NHWC 4-D or [N, C] (any rank >= 2 works); statistics are over every axis but the last; the variance is biased.
  * Both kernels are registered natively for `onednn` and as plain JS loops for `cpu`. The registered gradient
  * of LmBatchNormTrain propagates the gradient of y only: gradients reaching the mean/variance outputs are ignored.
@@ -33,12 +36,27 @@ export const BATCH_NORM_TRAIN = 'LmBatchNormTrain';
 export const BATCH_NORM_RELU_TRAIN = 'LmBatchNormReluTrain';
 export const BATCH_NORM_TRAIN_GRAD = 'LmBatchNormTrainGrad';
 
-/** x viewed as [M, 1, 1, C] (statistics over every axis but the last); NHWC 4-D and [N, C] are the documented cases. */
+/**
+ * x as [N, H, W, C] when 4-D (oneDNN's NHWC kernels are faster with the true spatial size than with [N·H·W, 1, 1, C]),
+ * other ranks viewed as [M, 1, 1, C] (statistics over every axis but the last; [N, C] is the other documented case).
+ */
 function checkShapes(x: TensorInfo, c: number, what: string): [number, number, number, number] {
   const s = x.shape;
   if (s.length < 2) throw new Error(`${what}: x must be NHWC 4-D or [N, C] (rank >= 2), got [${s}]`);
   if (s[s.length - 1] !== c) throw new Error(`${what}: scale/offset have ${c} channels but x has ${s[s.length - 1]}`);
-  return [size(s) / c, 1, 1, c];
+  return s.length === 4 ? [s[0]!, s[1]!, s[2]!, c] : [size(s) / c, 1, 1, c];
+}
+
+const workspaceFloats = new Map<string, number>();
+/** Float32 elements that hold the native ReLU workspace of a training BN+ReLU of this shape (asked once per shape). */
+function reluWorkspaceFloats(shape: number[], eps: number): number {
+  const k = `${shape}/${eps}`;
+  let n = workspaceFloats.get(k);
+  if (n === undefined) {
+    n = Math.max(1, Math.ceil(native().batchNormReluWorkspaceBytes(shape, eps) / 4));
+    workspaceFloats.set(k, n);
+  }
+  return n;
 }
 
 function values(backend: Backend, t: TensorInfo, what: string): Float32Array {
@@ -73,28 +91,34 @@ const trainCpu = (relu: boolean): KernelFunc => ({ inputs, backend, attrs }) => 
   }
   const y = alloc(xv.length);
   for (let r = 0; r < M; r++) for (let c = 0, i = r * C; c < C; c++, i++) y[i] = xv[i] * a[c] + k[c];
-  if (relu) for (let i = 0; i < y.length; i++) y[i] = Math.max(y[i]!, 0);
-  return [output(b, [...x.shape], y), output(b, [C], mean), output(b, [C], variance)];
+  const outs = [output(b, [...x.shape], y), output(b, [C], mean), output(b, [C], variance)];
+  if (!relu) return outs;
+  const mask = alloc(y.length);
+  for (let i = 0; i < y.length; i++) {
+    mask[i] = y[i]! > 0 ? 1 : 0;
+    y[i] = Math.max(y[i]!, 0);
+  }
+  return [...outs, output(b, [...x.shape], mask)];
 };
 
-/** dy where the ReLU's output y is positive, 0 elsewhere; dy itself without a ReLU. */
-function reluMasked(dy: Float32Array, y: Float32Array | undefined): Float32Array {
-  if (!y) return dy;
+/** dy where the cpu ReLU mask is 1, 0 elsewhere; dy itself without a ReLU. */
+function reluMasked(dy: Float32Array, mask: Float32Array | undefined): Float32Array {
+  if (!mask) return dy;
   const out = new Float32Array(dy.length);
-  for (let i = 0; i < dy.length; i++) out[i] = y[i]! > 0 ? dy[i]! : 0;
+  for (let i = 0; i < dy.length; i++) out[i] = mask[i] ? dy[i]! : 0;
   return out;
 }
 
 /** Plain JS backward through the batch statistics: dx = scale·invstd/M·(M·dy − Σdy − x̂·Σ(dy·x̂)). */
 const trainGradCpu: KernelFunc = ({ inputs, backend, attrs }) => {
   const b = backend as Backend;
-  const { dy, x, scale, mean, variance, y } = inputs as Record<string, TensorInfo> & { y?: TensorInfo };
+  const { dy, x, scale, mean, variance, reluMask } = inputs as Record<string, TensorInfo> & { reluMask?: TensorInfo };
   const eps = (attrs as { epsilon: number }).epsilon;
   const C = size(scale.shape);
   const [n, h, w] = checkShapes(x, C, BATCH_NORM_TRAIN_GRAD);
   const M = n * h * w;
   const what = BATCH_NORM_TRAIN_GRAD;
-  const dyv = reluMasked(values(b, dy, what), y && values(b, y, what)), xv = values(b, x, what), sv = values(b, scale, what);
+  const dyv = reluMasked(values(b, dy, what), reluMask && values(b, reluMask, what)), xv = values(b, x, what), sv = values(b, scale, what);
   const mv = values(b, mean, what), vv = values(b, variance, what);
   const inv = new Float64Array(C);
   for (let c = 0; c < C; c++) inv[c] = 1 / Math.sqrt(vv[c] + eps);
@@ -126,34 +150,35 @@ const trainNative = (relu: boolean): KernelFunc => ({ inputs, backend, attrs }) 
   const shape = checkShapes(x, C, BATCH_NORM_TRAIN);
   const xv = values(b, x, BATCH_NORM_TRAIN);
   const y = alloc(xv.length), mean = alloc(C), variance = alloc(C);
-  native().batchNormTrain(xv, values(b, scale, BATCH_NORM_TRAIN), values(b, offset, BATCH_NORM_TRAIN), y, mean, variance, shape, eps, relu);
-  return [output(b, [...x.shape], y), output(b, [C], mean), output(b, [C], variance)];
+  const ws = relu ? alloc(reluWorkspaceFloats(shape, eps)) : null;
+  native().batchNormTrain(xv, values(b, scale, BATCH_NORM_TRAIN), values(b, offset, BATCH_NORM_TRAIN), y, mean, variance, shape, eps, ws);
+  const outs = [output(b, [...x.shape], y), output(b, [C], mean), output(b, [C], variance)];
+  return ws ? [...outs, output(b, [ws.length], ws)] : outs;
 };
 
 const trainGradNative: KernelFunc = ({ inputs, backend, attrs }) => {
   const b = backend as Backend;
-  const { dy, x, scale, mean, variance, y } = inputs as Record<string, TensorInfo> & { y?: TensorInfo };
+  const { dy, x, scale, mean, variance, reluMask } = inputs as Record<string, TensorInfo> & { reluMask?: TensorInfo };
   const eps = (attrs as { epsilon: number }).epsilon;
   const C = size(scale.shape);
   const shape = checkShapes(x, C, BATCH_NORM_TRAIN_GRAD);
   const w = BATCH_NORM_TRAIN_GRAD;
   const xv = values(b, x, w);
   const dx = alloc(xv.length), dscale = alloc(C), doffset = alloc(C);
-  native().batchNormTrainGrad(values(b, dy, w), xv, values(b, scale, w), values(b, mean, w), values(b, variance, w), dx, dscale, doffset, shape, eps, y ? values(b, y, w) : null);
+  native().batchNormTrainGrad(values(b, dy, w), xv, values(b, scale, w), values(b, mean, w), values(b, variance, w), dx, dscale, doffset, shape, eps, reluMask ? values(b, reluMask, w) : null);
   return [output(b, [...x.shape], dx), output(b, [C], dscale), output(b, [C], doffset)];
 };
 
-/** The gradient of a training kernel: LmBatchNormTrainGrad, given y when the kernel applied a ReLU. */
+/** The gradient of a training kernel: LmBatchNormTrainGrad, given the ReLU mask when the kernel applied a ReLU. */
 function registerTrainGradient(kernelName: string, relu: boolean): void {
   registerGradient({
     kernelName,
     inputsToSave: ['x', 'scale'],
-    outputsToSave: [relu, true, true],
+    outputsToSave: relu ? [false, true, true, true] : [false, true, true],
     gradFunc: (dys: Tensor | Tensor[], saved: Tensor[], attrs) => {
       const dy = Array.isArray(dys) ? dys[0] : dys;
-      const [x, scale, ...outs] = saved;
-      const [y, mean, variance] = relu ? outs : [undefined, ...outs];
-      const inputs = { dy, x, scale, mean, variance, ...(y ? { y } : {}) };
+      const [x, scale, mean, variance, reluMask] = saved;
+      const inputs = { dy, x, scale, mean, variance, ...(reluMask ? { reluMask } : {}) };
       return sharedGradients(['x', 'scale', 'offset'], () =>
         engine().runKernel(BATCH_NORM_TRAIN_GRAD, inputs as Record<string, Tensor>, { epsilon: (attrs as { epsilon: number }).epsilon }) as Tensor[]);
     },
@@ -175,7 +200,7 @@ export function registerBatchNormTrain(withNative: boolean): void {
     registerKernel({ kernelName: BATCH_NORM_TRAIN_GRAD, backendName: 'onednn', kernelFunc: counted(BATCH_NORM_TRAIN_GRAD, trainGradNative) });
   }
   registerTrainGradient(BATCH_NORM_TRAIN, false);
-  // The ReLU variant also keeps its output y, whose sign is the ReLU's gradient.
+  // The ReLU variant also keeps its reluMask output (the ReLU's gradient).
   registerTrainGradient(BATCH_NORM_RELU_TRAIN, true);
 }
 

@@ -17,8 +17,9 @@ export interface NativeAddon {
   conv2dBackpropInput(dy: Float32Array, w: Float32Array, dx: Float32Array, p: number[]): void;
   conv2dBackpropFilter(x: Float32Array, dy: Float32Array, dw: Float32Array, p: number[]): void;
   matMul(a: Float32Array, b: Float32Array, bias: Float32Array | null, c: Float32Array, p: number[], act: number, alpha: number): void;
-  batchNormTrain(x: Float32Array, scale: Float32Array, offset: Float32Array, y: Float32Array, mean: Float32Array, variance: Float32Array, shape: number[], eps: number, relu?: boolean): void;
-  batchNormTrainGrad(dy: Float32Array, x: Float32Array, scale: Float32Array, mean: Float32Array, variance: Float32Array, dx: Float32Array, dscale: Float32Array, doffset: Float32Array, shape: number[], eps: number, reluOutput?: Float32Array | null): void;
+  batchNormTrain(x: Float32Array, scale: Float32Array, offset: Float32Array, y: Float32Array, mean: Float32Array, variance: Float32Array, shape: number[], eps: number, reluWorkspace?: Float32Array | null): void;
+  batchNormReluWorkspaceBytes(shape: number[], eps: number): number;
+  batchNormTrainGrad(dy: Float32Array, x: Float32Array, scale: Float32Array, mean: Float32Array, variance: Float32Array, dx: Float32Array, dscale: Float32Array, doffset: Float32Array, shape: number[], eps: number, reluWorkspace?: Float32Array | null): void;
   batchNormInference(x: Float32Array, mean: Float32Array, variance: Float32Array, scale: Float32Array, offset: Float32Array, y: Float32Array, shape: number[], eps: number, relu?: boolean): void;
   poolForward(x: Float32Array, y: Float32Array, p: number[], isMax: boolean): void;
   poolBackward(dy: Float32Array, x: Float32Array | null, dx: Float32Array, p: number[], isMax: boolean): void;

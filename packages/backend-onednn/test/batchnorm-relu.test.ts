@@ -10,8 +10,9 @@ const shapes = [[1, 1, 3, 3], [1, 5, 7, 3], [3, 9, 5, 33], [6, 4]];
 const eps = 1e-3;
 const count = (s: number[]) => s.reduce((p, d) => p * d, 1);
 
+/** [max(y, 0), mean, variance]: the 4th output, the ReLU mask, is each backend's own encoding. */
 function bnReluTrain(x: tf.Tensor, s: tf.Tensor, o: tf.Tensor): tf.Tensor[] {
-  return tf.engine().runKernel(BATCH_NORM_RELU_TRAIN, { x, scale: s, offset: o }, { epsilon: eps }) as tf.Tensor[];
+  return (tf.engine().runKernel(BATCH_NORM_RELU_TRAIN, { x, scale: s, offset: o }, { epsilon: eps }) as tf.Tensor[]).slice(0, 3);
 }
 /** The reference: the plain training kernel, then tf.relu. */
 function bnThenRelu(x: tf.Tensor, s: tf.Tensor, o: tf.Tensor): tf.Tensor[] {
