@@ -43,6 +43,8 @@ export { BatchNorm } from './layers/batch-norm';
 export type { BatchNormArgs } from './layers/batch-norm';
 export { batchNormTrain, hasFusedBatchNormTrain, setBatchNormTrainOverride, BATCH_NORM_TRAIN_KERNEL } from './layers/batch-norm-op';
 export type { BatchNormTrainOverride, BatchNormTrainResult } from './layers/batch-norm-op';
+export { MOVING_STATS_UPDATE_KERNEL, updateMovingStats } from './layers/moving-stats-op';
+export type { MovingStatsUpdate } from './layers/moving-stats-op';
 export { GroupedConv2D, groupedConv2d } from './layers/grouped-conv2d';
 export { GROUPED_CONV2D_KERNEL, hasGroupedConv2D } from './layers/grouped-conv-op';
 export { ZeroPadShortcut } from './layers/zero-pad-shortcut';
