@@ -20,6 +20,7 @@ import { counted } from './coverage';
 import { registerReluGrad, RELU_GRAD } from './relu_grad';
 import { registerSgdStep, SGD_STEP } from './sgd_op';
 import { LM_STEP, LM_STEP_GRAD, registerLmStep } from './lm_step_op';
+import { MOVING_STATS_UPDATE, registerMovingStatsUpdate } from './moving_stats_op';
 import { GROUPED_CONV2D, GROUPED_CONV2D_BACKPROP_FILTER, GROUPED_CONV2D_BACKPROP_INPUT, registerGroupedConv2D } from './grouped_conv_op';
 
 export { ONEDNN_BACKEND_NAME, ONEDNN_PRIORITY, OnednnBackend } from './backend';
@@ -27,6 +28,7 @@ export { batchNormTrain, BATCH_NORM_TRAIN, BATCH_NORM_RELU_TRAIN, BATCH_NORM_TRA
 export { BATCH_NORM_RELU_INFERENCE } from './kernels/norm';
 export { SGD_STEP } from './sgd_op';
 export { LM_STEP, LM_STEP_GRAD } from './lm_step_op';
+export { MOVING_STATS_UPDATE } from './moving_stats_op';
 export { GROUPED_CONV2D, GROUPED_CONV2D_BACKPROP_INPUT, GROUPED_CONV2D_BACKPROP_FILTER } from './grouped_conv_op';
 export { explainLoadError, tryLoadAddon } from './native';
 export { nativeCoverage, resetNativeCoverage, describeFallbacks } from './coverage';
@@ -43,6 +45,7 @@ if (loadError && !process.env.LM_ONEDNN_QUIET) console.warn(`${loadError.message
 // The training batch-norm op works on every backend that has its kernel: cpu (pure JS) always, onednn natively.
 registerBatchNormTrain(addon !== undefined);
 registerLmStep(addon !== undefined);
+registerMovingStatsUpdate(addon !== undefined);
 
 if (addon) {
   setAddon(addon);
@@ -61,6 +64,7 @@ if (addon) {
   registerGroupedConv2D();
   registerBatchNormReluInferenceGradient();
   nativeKernelNames.push(...kernels.map((k) => k.kernelName), BATCH_NORM_TRAIN, BATCH_NORM_RELU_TRAIN, BATCH_NORM_TRAIN_GRAD, SGD_STEP, RELU_GRAD, LM_STEP, LM_STEP_GRAD);
+  nativeKernelNames.push(MOVING_STATS_UPDATE);
   nativeKernelNames.push(GROUPED_CONV2D, GROUPED_CONV2D_BACKPROP_INPUT, GROUPED_CONV2D_BACKPROP_FILTER);
 }
 

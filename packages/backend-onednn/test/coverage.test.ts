@@ -84,6 +84,7 @@ const CASES: Record<string, Case> = {
   LmBatchNormTrain: { shapes: [[2, 5, 4, 3], [3], [3]], fn: (x, s, o) => Object.values(batchNormTrain(x, s, o, 1e-3)) },
   LmLinearMultiStep: { shapes: [[2, 5, 4, 3], [2, 5, 4, 3], [2, 5, 4, 3], [3]], fn: (f, u, p, k) => lmStep(f, u, p, k) },
   LmLinearMultiStepGrad: { shapes: [[2, 5, 4, 3], [2, 5, 4, 3], [2, 5, 4, 3], [1], [2, 5, 4, 3]], fn: (f, u, p, k, r) => tf.grads((a: T, b: T, c: T, d: T) => lmStep(a, b, c, d))([f, u, p, k], r) },
+  LmMovingStatsUpdate: { shapes: [[5], [5], [5], [5]], fn: (mm, mv, m, v) => tf.engine().runKernel('LmMovingStatsUpdate', { movingMean: mm, movingVariance: mv, mean: m, variance: v }, { momentum: 0.9, varianceCorrection: 1.25 }) as T[] },
   LmConv2DGrouped: { shapes: [[2, 7, 6, 4], [3, 3, 2, 6]], fn: grouped },
   LmConv2DGroupedBackpropInput: { shapes: [[2, 7, 6, 4], [3, 3, 2, 6], [2, 4, 3, 6]], fn: (x, f, r) => tf.grad((a: T) => sumMul(grouped(a, f), r))(x) },
   LmConv2DGroupedBackpropFilter: { shapes: [[2, 7, 6, 4], [3, 3, 2, 6], [2, 4, 3, 6]], fn: (x, f, r) => tf.grad((w: T) => sumMul(grouped(x, w), r))(f) },

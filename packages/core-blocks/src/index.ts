@@ -51,6 +51,8 @@ export {
   BATCH_NORM_RELU_INFERENCE_KERNEL,
 } from './layers/batch-norm-op';
 export type { BatchNormTrainOverride, BatchNormTrainResult } from './layers/batch-norm-op';
+export { MOVING_STATS_UPDATE_KERNEL, updateMovingStats } from './layers/moving-stats-op';
+export type { MovingStatsUpdate } from './layers/moving-stats-op';
 export { GroupedConv2D, groupedConv2d } from './layers/grouped-conv2d';
 export { GROUPED_CONV2D_KERNEL, hasGroupedConv2D } from './layers/grouped-conv-op';
 export { ZeroPadShortcut } from './layers/zero-pad-shortcut';

@@ -3,6 +3,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import type { LayerArgs } from '@tensorflow/tfjs-layers/dist/engine/topology';
 import type { Kwargs } from '@tensorflow/tfjs-layers/dist/types';
 import { batchNormInference, batchNormTrain } from './batch-norm-op';
+import { updateMovingStats } from './moving-stats-op';
 import { singleInput, firstShape } from './util';
 
 export interface BatchNormArgs extends LayerArgs {
@@ -66,10 +67,9 @@ export class BatchNorm extends tfl.layers.Layer {
       }
       const { y, mean, variance, count: statsCount } = batchNormTrain(x, gamma, beta, this.epsilon, relu);
       const count = statsCount ?? x.size / x.shape[x.rank - 1]!;
-      const m = this.momentum;
-      const unbiased = tf.mul(variance, count / Math.max(count - 1, 1));
-      this.movingMean.write(tf.add(tf.mul(this.movingMean.read(), m), tf.mul(mean, 1 - m)));
-      this.movingVariance.write(tf.add(tf.mul(this.movingVariance.read(), m), tf.mul(unbiased, 1 - m)));
+      const moving = updateMovingStats(this.movingMean.read(), this.movingVariance.read(), mean, variance, this.momentum, count);
+      this.movingMean.write(moving.movingMean);
+      this.movingVariance.write(moving.movingVariance);
       return y;
     });
   }
