@@ -74,7 +74,8 @@ size_t workspaceBytes(const FwdEntry& e) { return e.pd.workspace_desc().get_size
 void* workspaceArg(const Napi::CallbackInfo& info, size_t i, size_t bytes) {
   size_t n = 0;
   float* ws = f32(info[i], &n);
-  if (n * sizeof(float) < bytes) throw std::runtime_error("batchnorm: the ReLU workspace is smaller than batchNormReluWorkspaceBytes");
+  if (n * sizeof(float) < bytes)
+    throw Napi::RangeError::New(info.Env(), "batchnorm: the ReLU workspace is smaller than batchNormReluWorkspaceBytes");
   return ws;
 }
 

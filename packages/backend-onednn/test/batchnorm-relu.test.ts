@@ -2,7 +2,7 @@ import './helpers';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 
-import { BATCH_NORM_RELU_INFERENCE, BATCH_NORM_RELU_TRAIN, BATCH_NORM_TRAIN } from '../src/index';
+import { BATCH_NORM_RELU_INFERENCE, BATCH_NORM_RELU_TRAIN, BATCH_NORM_TRAIN, tryLoadAddon } from '../src/index';
 import { compareBackends, rand, relError, requireOnednn, runOn } from './helpers';
 
 // Odd sizes, batch 1 (N·H·W >= 3, see batchnorm.test.ts), and [N, C].
@@ -22,6 +22,21 @@ function bnThenRelu(x: tf.Tensor, s: tf.Tensor, o: tf.Tensor): tf.Tensor[] {
 
 describe('LmBatchNormReluTrain', () => {
   beforeAll(requireOnednn);
+
+  it('the native kernels refuse a ReLU workspace smaller than the primitive needs', () => {
+    const addon = tryLoadAddon().addon!;
+    const shape = [2, 5, 4, 3], n = 2 * 5 * 4 * 3, c = 3;
+    const bytes = addon.batchNormReluWorkspaceBytes(shape, eps);
+    expect(bytes).toBeGreaterThan(0);
+    const x = Float32Array.from(rand(n)), y = new Float32Array(n), ones = new Float32Array(c).fill(1);
+    const small = new Float32Array(Math.ceil(bytes / 4) - 1);
+    const train = (ws: Float32Array) => addon.batchNormTrain(x, ones, new Float32Array(c), y, new Float32Array(c), new Float32Array(c), shape, eps, ws);
+    expect(() => train(small)).toThrow(/workspace is smaller/);
+    expect(() => train(new Float32Array(Math.ceil(bytes / 4)))).not.toThrow();
+    const grad = (ws: Float32Array) =>
+      addon.batchNormTrainGrad(x, x, ones, new Float32Array(c), ones, new Float32Array(n), new Float32Array(c), new Float32Array(c), shape, eps, ws);
+    expect(() => grad(small)).toThrow(/workspace is smaller/);
+  });
 
   it.each(shapes.map((s) => [s]))('forward onednn vs cpu, and cpu vs BN then ReLU, x %j', (shape) => {
     const c = shape[shape.length - 1]!;

@@ -6,7 +6,10 @@ import * as tf from '@tensorflow/tfjs-core';
  * The backend registers the kernel, its gradient kernel `LmBatchNormTrainGrad` and the gradient itself.
  */
 export const BATCH_NORM_TRAIN_KERNEL = 'LmBatchNormTrain';
-/** The same with a ReLU on y: outputs [max(y, 0), mean, variance]; its gradient masks dy by the output's sign. */
+/**
+ * The same with a ReLU on y: outputs [max(y, 0), mean, variance, reluMask] (reluMask: the backend's own record of
+ * where y > 0, for its gradient, which masks dy by it).
+ */
 export const BATCH_NORM_RELU_TRAIN_KERNEL = 'LmBatchNormReluTrain';
 /**
  * Evaluation-mode BN+ReLU with given statistics: inputs {x, mean, variance, scale, offset}, attrs {epsilon},
