@@ -12,6 +12,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   lm::InitCopy(env, exports);
   lm::InitOptim(env, exports);
   lm::InitLmStep(env, exports);
+  lm::InitMemory(env, exports);
   return exports;
 }
 

@@ -76,5 +76,6 @@ void InitReduction(Napi::Env env, Napi::Object exports);
 void InitCopy(Napi::Env env, Napi::Object exports);
 void InitOptim(Napi::Env env, Napi::Object exports);
 void InitLmStep(Napi::Env env, Napi::Object exports);
+void InitMemory(Napi::Env env, Napi::Object exports);
 
 }  // namespace lm

@@ -16,6 +16,7 @@ import { poolingKernels } from './kernels/pooling';
 import { reductionKernels } from './kernels/reduction';
 import { configuredThreads, type NativeAddon, tryLoadAddon } from './native';
 import { setAddon } from './util';
+import { setPageRelease } from './ownership';
 import { counted } from './coverage';
 import { registerReluGrad, RELU_GRAD } from './relu_grad';
 import { registerSgdStep, SGD_STEP } from './sgd_op';
@@ -49,6 +50,7 @@ registerMovingStatsUpdate(addon !== undefined);
 
 if (addon) {
   setAddon(addon);
+  setPageRelease((b) => addon.releasePages(b));
   const kernels: Array<Omit<KernelConfig, 'backendName'>> = [
     ...convKernels(),
     ...matmulKernels(),

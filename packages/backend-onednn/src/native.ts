@@ -35,6 +35,8 @@ export interface NativeAddon {
   /** Its gradient: df = dt·dy (skipped when df is null), db = dy − dy·k, do = dy·k, dk = Σ dy·(o − b). */
   lmStepGrad(dy: Float32Array, b: Float32Array, o: Float32Array, k: Float32Array, df: Float32Array | null, db: Float32Array, dO: Float32Array, dk: Float32Array, channels: number, dt: number): void;
   /** One SGD update over every parameter; outputs may be the inputs themselves. hyper = [lr, momentum, dampening, weightDecay, nesterov]. */
+  /** Returns the whole pages inside `b` to the OS now (their contents are lost); the bytes released. */
+  releasePages(b: ArrayBuffer): number;
   sgdStep(ws: Float32Array[], gs: Float32Array[], bs: (Float32Array | null)[], wOut: Float32Array[], bOut: (Float32Array | null)[], lrs: number[], weightDecays: number[], hyper: number[]): void;
 }
 

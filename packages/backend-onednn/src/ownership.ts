@@ -17,11 +17,6 @@ function bufferOf(v: Values): ArrayBuffer | undefined {
   return ArrayBuffer.isView(v) && v.buffer instanceof ArrayBuffer ? v.buffer : undefined;
 }
 
-/** Records an array allocated by this package (see util.alloc). */
-export function markOwned(v: Float32Array): void {
-  owned.add(v.buffer as ArrayBuffer);
-}
-
 /** Called when a tensor entry is created over `values`: a second holder or a partial view makes it shared. */
 export function noteAttached(values: Values): void {
   const b = bufferOf(values);
@@ -46,7 +41,7 @@ export function noteEscaped(values: Values): void {
  * steps every output comes from the pool and the pool holds the step's peak working set, no more.
  * LM_ONEDNN_POOL_MB caps the pool (default: a quarter of the machine's memory, at most 4096; 0 turns reuse off).
  * Over the cap, the buffers of the sizes asked for least recently go first (e.g. an evaluation batch's sizes
- * once training resumes).
+ * once training resumes). Live plus pooled bytes never exceed the most ever live (see takeBuffer and recycle).
  */
 const poolCap = (() => {
   const fallback = Math.min(4096 * 2 ** 20, Math.floor(totalmem() / 4));
@@ -58,27 +53,58 @@ const poolCap = (() => {
 /** Free buffers by byte length, in order of last use of the size (least recent first: Map insertion order). */
 const pool = new Map<number, ArrayBuffer[]>();
 let pooledBytes = 0;
+/** Returns a discarded buffer's pages to the OS (the addon's releasePages); unset: the GC frees them later. */
+let releasePages: ((b: ArrayBuffer) => number) | undefined;
+export function setPageRelease(f: (b: ArrayBuffer) => number): void {
+  releasePages = f;
+}
+/** A buffer that leaves this package for good (not pooled): its memory goes back now rather than at the next GC. */
+function discard(b: ArrayBuffer): void {
+  stats.releasedBytes += releasePages?.(b) ?? 0;
+}
 
-/** Drops the buffers of the least recently used sizes other than `keep` until `bytes` more fit under the cap. */
-function makeRoom(bytes: number, keep: number): boolean {
+/** Discards pooled buffers, of the least recently asked-for sizes other than `keep` first, until `bytes` are gone. */
+function evict(bytes: number, keep: number): void {
+  const target = pooledBytes - bytes;
   for (const [size, list] of pool) {
-    if (pooledBytes + bytes <= poolCap) break;
+    if (pooledBytes <= target) break;
     if (size === keep) continue;
-    while (list.length && pooledBytes + bytes > poolCap) {
-      list.pop();
+    while (list.length && pooledBytes > target) {
+      discard(list.pop()!);
       pooledBytes -= size;
     }
     if (!list.length) pool.delete(size);
   }
+}
+
+/** Discards pooled buffers (see evict) until `bytes` more fit under the cap; whether they do. */
+function makeRoom(bytes: number, keep: number): boolean {
+  evict(pooledBytes + bytes - poolCap, keep);
   return pooledBytes + bytes <= poolCap;
 }
+
+/**
+ * Bytes of this package's buffers held by tensors now, and the most they ever were. The pool keeps no more than
+ * the difference: live plus pooled never exceeds the program's own peak, so holding buffers for reuse never
+ * raises the peak resident memory (a training step's backward pass frees every activation while the gradients
+ * are alive; pooling all of them would hold both at once). Freeing moves bytes from live to pooled, so only a
+ * fresh allocation can pass the peak, and takeBuffer then discards pooled buffers.
+ */
+const live = new WeakSet<ArrayBuffer>();
+let liveBytes = 0;
+let liveHighWater = 0;
 
 /** Called with the values of a tensor entry the backend just deleted. */
 export function recycle(values: Values): void {
   const b = bufferOf(values);
-  if (!b || !owned.has(b) || escaped.has(b)) return;
-  if (pooledBytes + b.byteLength > poolCap && !makeRoom(b.byteLength, b.byteLength)) return;
+  if (!b || !owned.has(b)) return;
+  if (live.delete(b)) liveBytes -= b.byteLength;
+  if (escaped.has(b)) return;
   attached.delete(b);
+  if (pooledBytes + b.byteLength > poolCap && !makeRoom(b.byteLength, b.byteLength)) {
+    discard(b);
+    return;
+  }
   const list = pool.get(b.byteLength);
   if (list) list.push(b);
   else pool.set(b.byteLength, [b]);
@@ -90,13 +116,35 @@ export interface BufferPoolStats {
   reused: number;
   fresh: number;
   freshBytes: number;
+  /** Bytes of discarded buffers whose pages went back to the OS at once. */
+  releasedBytes: number;
   /** Bytes the pool holds now. */
   pooledBytes: number;
+  /** Bytes of this package's buffers held by tensors now, and the most they ever were (live + pooled stays under it). */
+  liveBytes: number;
+  liveHighWaterBytes: number;
 }
-const stats = { reused: 0, fresh: 0, freshBytes: 0 };
+const stats = { reused: 0, fresh: 0, freshBytes: 0, releasedBytes: 0 };
+
+/** An uninitialized buffer of `bytes` bytes owned by this package: a pooled one, or a fresh one. */
+export function takeBuffer(bytes: number): ArrayBuffer {
+  let b = reuse(bytes);
+  if (!b) {
+    const fresh = Buffer.allocUnsafeSlow(bytes);
+    if (fresh.byteOffset !== 0 || fresh.buffer.byteLength !== bytes) throw new Error('@lm/backend-onednn: Buffer.allocUnsafeSlow returned a shared buffer');
+    b = fresh.buffer as ArrayBuffer;
+    owned.add(b);
+  }
+  live.add(b);
+  liveBytes += bytes;
+  if (liveBytes > liveHighWater) liveHighWater = liveBytes;
+  // a fresh buffer can push live + pooled over the peak: pooled buffers of other sizes go (least recently asked for first)
+  if (liveBytes + pooledBytes > liveHighWater) evict(liveBytes + pooledBytes - liveHighWater, bytes);
+  return b;
+}
 
 /** A pooled buffer of exactly `bytes` bytes, or undefined. */
-export function reuse(bytes: number): ArrayBuffer | undefined {
+function reuse(bytes: number): ArrayBuffer | undefined {
   const list = pool.get(bytes);
   const b = list?.pop();
   if (b) {
@@ -118,11 +166,11 @@ export function pooledByteCount(): number {
 }
 
 export function bufferPoolStats(): BufferPoolStats {
-  return { ...stats, pooledBytes };
+  return { ...stats, pooledBytes, liveBytes, liveHighWaterBytes: liveHighWater };
 }
 
 export function resetBufferPoolStats(): void {
-  stats.reused = stats.fresh = stats.freshBytes = 0;
+  stats.reused = stats.fresh = stats.freshBytes = stats.releasedBytes = 0;
 }
 
 /** The Float32Array of `t` when a kernel may overwrite it in place (see above), else undefined. */

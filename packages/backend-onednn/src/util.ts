@@ -3,7 +3,7 @@ import { getKernel, type KernelFunc, type TensorInfo, util } from '@tensorflow/t
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 
 import { noteFallback } from './coverage';
-import { markOwned, reuse } from './ownership';
+import { takeBuffer } from './ownership';
 import type { NativeAddon } from './native';
 
 export type Backend = MathBackendCPU;
@@ -28,12 +28,7 @@ export function f32(backend: Backend, t: TensorInfo): Float32Array | undefined {
 /** An uninitialized JS-owned Float32Array of n elements (byteOffset 0): a recycled buffer or a fresh one. */
 export function alloc(n: number): Float32Array {
   if (n === 0) return new Float32Array(0);
-  const pooled = reuse(n * 4);
-  if (pooled) return new Float32Array(pooled);
-  const buf = Buffer.allocUnsafeSlow(n * 4);
-  const v = new Float32Array(buf.buffer, buf.byteOffset, n);
-  markOwned(v);
-  return v;
+  return new Float32Array(takeBuffer(n * 4));
 }
 
 export function output(backend: Backend, shape: number[], values: Float32Array): TensorInfo {
