@@ -22,7 +22,7 @@
  * LM_BENCH_SHORT=1: one round, 1 warm-up + 1 step, 1 lockstep pair, batch 4, so CI checks that every part still runs.
  */
 import { spawnSync } from 'node:child_process';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -118,6 +118,7 @@ function side(name: 'onednn' | 'torch', round: number, m: string, r: SideResult 
   console.log(`${tag} ${m}: train ${r.train_images_per_s.toFixed(1)} images/s, eval ${r.eval_images_per_s.toFixed(1)} images/s, peak RSS ${r.peak_rss_mb.toFixed(0)} MB`);
 }
 
+const loadAtStart = loadavg()[0]!;
 console.log(`train-throughput: ${threads} threads, ${warmup} warm-up + ${steps} measured steps, ${rounds} round(s)${SHORT ? ' (short mode)' : ''}`);
 for (let round = 0; round < rounds; round++) {
   for (const m of models) {
@@ -180,6 +181,8 @@ notes.push(`machine: ${availableParallelism()} cores shared with other jobs, so 
 notes.push(py && lockstepPairs > 0
   ? `lockstep ratio: pytorch ms / onednn ms (> 1: onednn is faster), the median of ${lockstepPairs} pair(s) of one step (one evaluation batch of ${evalBatch}) each, both sides alive at once and taking turns A B, B A, ... after ${warmup} warm-up step(s) and one evaluation batch; range: the smallest and largest pair ratio`
   : 'lockstep ratio: skipped (' + (py ? 'BENCH_LOCKSTEP_PAIRS=0' : 'no PyTorch') + ')');
+// Lockstep cancels the machine's drift, not other jobs competing for the cores: the sides suffer from those unequally.
+notes.push(`load average (1 min) at the start ${loadAtStart.toFixed(2)}, at the end ${loadavg()[0]!.toFixed(2)} (${availableParallelism()} cores; well above ${threads} threads means other jobs competed for the cores)`);
 notes.push('onednn: @lm/schemes models, @lm/trainer SGD (momentum 0.9, weight decay 5e-4), softmax cross-entropy and metrics as in `lm train`; PyTorch: the same architectures (torch_models.py), torch.optim.SGD with the same settings, evaluation under no_grad; random CIFAR-shaped data, the same thread count');
 if (SHORT) notes.push(shortNote);
 const lmPre = ratio(best.onednn.get('preact-resnet20')?.mean_step_ms, best.onednn.get('lm-resnet20')?.mean_step_ms);
