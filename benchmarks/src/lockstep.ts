@@ -20,12 +20,23 @@ export interface ServerCommand {
   env: NodeJS.ProcessEnv;
 }
 
-/** The ratios of one command kind, and the median milliseconds of each side. */
+/**
+ * The ratios of one command kind, the median milliseconds of each side, and each side's median CPU share (CPU ms of
+ * all its threads / wall ms): about the thread count when it had the cores, less when other jobs took them.
+ */
 export interface LockstepKind extends PairedRatios {
   onednn_ms: number[];
   pytorch_ms: number[];
   onednn_median_ms: number;
   pytorch_median_ms: number;
+  onednn_cpu_share: number;
+  pytorch_cpu_share: number;
+}
+
+/** One reply: wall and CPU milliseconds. */
+interface Timed {
+  ms: number;
+  cpuMs: number;
 }
 
 export interface LockstepResult {
@@ -117,13 +128,15 @@ class Server {
     if (o.ready !== true) throw this.fail(`expected {"ready":true,...} after setup, got ${JSON.stringify(o)}`);
   }
 
-  /** Runs one command; its milliseconds as the server measured them. */
-  async run(cmd: 'train' | 'eval'): Promise<number> {
+  /** Runs one command; its wall and CPU milliseconds as the server measured them. */
+  async run(cmd: 'train' | 'eval'): Promise<Timed> {
     if (this.exited) throw this.fail(`server ${this.exited} before the reply to ${cmd}`);
     this.child.stdin.write(cmd + '\n');
     const o = await this.reply(`the reply to ${cmd}`);
-    if (o.cmd !== cmd || typeof o.ms !== 'number' || !(o.ms > 0)) throw this.fail(`expected {"cmd":"${cmd}","ms":<positive number>}, got ${JSON.stringify(o)}`);
-    return o.ms;
+    if (o.cmd !== cmd || typeof o.ms !== 'number' || !(o.ms > 0) || typeof o.cpu_ms !== 'number' || !(o.cpu_ms >= 0)) {
+      throw this.fail(`expected {"cmd":"${cmd}","ms":<positive number>,"cpu_ms":<number >= 0>}, got ${JSON.stringify(o)}`);
+    }
+    return { ms: o.ms, cpuMs: o.cpu_ms };
   }
 
   /** Asks the server to quit, and kills it if it has not gone after a few seconds. */
@@ -149,11 +162,18 @@ export async function runLockstep(model: string, commands: Record<LockstepSideNa
     // Set up and warm up concurrently; the timing starts once both are ready.
     await Promise.all([onednn.ready(), pytorch.ready()]);
     const measure = async (cmd: 'train' | 'eval'): Promise<LockstepKind> => {
-      const ms: Record<LockstepSideName, number[]> = { onednn: [], pytorch: [] };
+      const t: Record<LockstepSideName, Timed[]> = { onednn: [], pytorch: [] };
       for (let i = 0; i < pairs; i++) {
-        for (const s of firstOfPair(i, onednn, pytorch)) ms[s.side].push(await s.run(cmd));
+        for (const s of firstOfPair(i, onednn, pytorch)) t[s.side].push(await s.run(cmd));
       }
-      return { ...pairedRatios(ms.pytorch, ms.onednn), onednn_ms: ms.onednn, pytorch_ms: ms.pytorch, onednn_median_ms: median(ms.onednn), pytorch_median_ms: median(ms.pytorch) };
+      const ms = (side: LockstepSideName) => t[side].map((x) => x.ms);
+      const share = (side: LockstepSideName) => median(t[side].map((x) => x.cpuMs / x.ms));
+      return {
+        ...pairedRatios(ms('pytorch'), ms('onednn')),
+        onednn_ms: ms('onednn'), pytorch_ms: ms('pytorch'),
+        onednn_median_ms: median(ms('onednn')), pytorch_median_ms: median(ms('pytorch')),
+        onednn_cpu_share: share('onednn'), pytorch_cpu_share: share('pytorch'),
+      };
     };
     const train = await measure('train');
     const evaluation = await measure('eval');

@@ -1,6 +1,7 @@
 /**
  * The server side of a lockstep measurement (see lockstep.ts): reads one command a line on stdin, runs it, and
- * answers with one JSON line on stdout, `{"cmd":"train","ms":512.3}`; an unknown command gets `{"error":"..."}`.
+ * answers with one JSON line on stdout, `{"cmd":"train","ms":512.3,"cpu_ms":1020.1}` (wall and CPU milliseconds,
+ * the CPU time of all the process's threads); an unknown command gets `{"error":"..."}`.
  * `quit` or the end of stdin ends the loop. While it waits for a line this process computes nothing, so the
  * other side has the cores to itself. Everything else the process prints goes to stderr, so stdout stays the
  * protocol.
@@ -26,8 +27,9 @@ export async function serveCommands(commands: Record<string, () => void>, ready:
       reply({ error: `unknown command ${JSON.stringify(cmd)} (expected one of ${[...Object.keys(commands), 'quit'].join(', ')})` });
       continue;
     }
-    const t0 = performance.now();
+    const c0 = process.cpuUsage(), t0 = performance.now();
     run();
-    reply({ cmd, ms: performance.now() - t0 });
+    const ms = performance.now() - t0, cpu = process.cpuUsage(c0);
+    reply({ cmd, ms, cpu_ms: (cpu.user + cpu.system) / 1000 });
   }
 }

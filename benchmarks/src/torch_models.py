@@ -11,7 +11,7 @@ the LM update where the shape does not change. SGD momentum 0.9, weight decay 5e
 random CIFAR-shaped data; evaluation under no_grad in eval mode. Prints one JSON line.
 With --serve: the same setup and warm-up (training steps, then one evaluation batch), then one command a line on
 stdin, `train` (one training step) or `eval` (one evaluation batch), each answered with one JSON line
-{"cmd": ..., "ms": ...} on stdout; `quit` or the end of stdin ends it (the PyTorch side of lockstep.ts).
+{"cmd": ..., "ms": ..., "cpu_ms": ...} (wall and process CPU milliseconds) on stdout; `quit` or the end of stdin ends it (the PyTorch side of lockstep.ts).
 
 usage: python3 torch_models.py --model resnet20 --threads 2 --batch 128 --warmup 2 --steps 8 --eval-batch 100 --eval-steps 5
        python3 torch_models.py --serve --model resnet20 --threads 2 --batch 128 --warmup 2 --eval-batch 100
@@ -258,9 +258,9 @@ def serve(name, batch, warmup, eval_batch):
         if run is None:
             reply({'error': 'unknown command %s (expected one of train, eval, quit)' % json.dumps(cmd)})
             continue
-        t0 = time.perf_counter()
+        c0, t0 = time.process_time(), time.perf_counter()
         run()
-        reply({'cmd': cmd, 'ms': (time.perf_counter() - t0) * 1000})
+        reply({'cmd': cmd, 'ms': (time.perf_counter() - t0) * 1000, 'cpu_ms': (time.process_time() - c0) * 1000})
 
 
 def main():

@@ -156,7 +156,7 @@ if (py && lockstepPairs > 0) {
         pytorch: { cmd: py, args: [join(here, 'torch_models.py'), ...common], env },
       }, lockstepPairs);
       lockstep.set(m, r);
-      const show = (k: LockstepResult['train']) => `${k.median.toFixed(3)} (${k.min.toFixed(3)}-${k.max.toFixed(3)}; ${k.onednn_median_ms.toFixed(0)} vs ${k.pytorch_median_ms.toFixed(0)} ms)`;
+      const show = (k: LockstepResult['train']) => `${k.median.toFixed(3)} (${k.min.toFixed(3)}-${k.max.toFixed(3)}; ${k.onednn_median_ms.toFixed(0)} vs ${k.pytorch_median_ms.toFixed(0)} ms, CPU share ${k.onednn_cpu_share.toFixed(2)} vs ${k.pytorch_cpu_share.toFixed(2)})`;
       console.log(`[lockstep] ${m}: pytorch ms / onednn ms over ${r.train.pairs} pairs: train ${show(r.train)}, eval ${show(r.eval)}`);
     } catch (e) {
       failed++;
@@ -181,6 +181,10 @@ notes.push(`machine: ${availableParallelism()} cores shared with other jobs, so 
 notes.push(py && lockstepPairs > 0
   ? `lockstep ratio: pytorch ms / onednn ms (> 1: onednn is faster), the median of ${lockstepPairs} pair(s) of one step (one evaluation batch of ${evalBatch}) each, both sides alive at once and taking turns A B, B A, ... after ${warmup} warm-up step(s) and one evaluation batch; range: the smallest and largest pair ratio`
   : 'lockstep ratio: skipped (' + (py ? 'BENCH_LOCKSTEP_PAIRS=0' : 'no PyTorch') + ')');
+for (const [m, l] of lockstep) {
+  const shares = (k: LockstepResult['train']) => `${k.onednn_cpu_share.toFixed(2)} / ${k.pytorch_cpu_share.toFixed(2)}`;
+  notes.push(`lockstep ${m}: median ms onednn / pytorch: train ${l.train.onednn_median_ms.toFixed(0)} / ${l.train.pytorch_median_ms.toFixed(0)}, eval ${l.eval.onednn_median_ms.toFixed(0)} / ${l.eval.pytorch_median_ms.toFixed(0)}; CPU share (CPU ms / wall ms, about ${threads} when a side had the cores) onednn / pytorch: train ${shares(l.train)}, eval ${shares(l.eval)}`);
+}
 // Lockstep cancels the machine's drift, not other jobs competing for the cores: the sides suffer from those unequally.
 notes.push(`load average (1 min) at the start ${loadAtStart.toFixed(2)}, at the end ${loadavg()[0]!.toFixed(2)} (${availableParallelism()} cores; well above ${threads} threads means other jobs competed for the cores)`);
 notes.push('onednn: @lm/schemes models, @lm/trainer SGD (momentum 0.9, weight decay 5e-4), softmax cross-entropy and metrics as in `lm train`; PyTorch: the same architectures (torch_models.py), torch.optim.SGD with the same settings, evaluation under no_grad; random CIFAR-shaped data, the same thread count');
