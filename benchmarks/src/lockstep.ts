@@ -27,6 +27,9 @@ export interface ServerCommand {
 export interface LockstepKind extends PairedRatios {
   onednn_ms: number[];
   pytorch_ms: number[];
+  /** CPU ms of each command, in pair order like the wall times. */
+  onednn_cpu_ms: number[];
+  pytorch_cpu_ms: number[];
   onednn_median_ms: number;
   pytorch_median_ms: number;
   onednn_cpu_share: number;
@@ -171,6 +174,7 @@ export async function runLockstep(model: string, commands: Record<LockstepSideNa
       return {
         ...pairedRatios(ms('pytorch'), ms('onednn')),
         onednn_ms: ms('onednn'), pytorch_ms: ms('pytorch'),
+        onednn_cpu_ms: t.onednn.map((x) => x.cpuMs), pytorch_cpu_ms: t.pytorch.map((x) => x.cpuMs),
         onednn_median_ms: median(ms('onednn')), pytorch_median_ms: median(ms('pytorch')),
         onednn_cpu_share: share('onednn'), pytorch_cpu_share: share('pytorch'),
       };
