@@ -183,7 +183,12 @@ notes.push(py && lockstepPairs > 0
   : 'lockstep ratio: skipped (' + (py ? 'BENCH_LOCKSTEP_PAIRS=0' : 'no PyTorch') + ')');
 for (const [m, l] of lockstep) {
   const shares = (k: LockstepResult['train']) => `${k.onednn_cpu_share.toFixed(2)} / ${k.pytorch_cpu_share.toFixed(2)}`;
-  notes.push(`lockstep ${m}: median ms onednn / pytorch: train ${l.train.onednn_median_ms.toFixed(0)} / ${l.train.pytorch_median_ms.toFixed(0)}, eval ${l.eval.onednn_median_ms.toFixed(0)} / ${l.eval.pytorch_median_ms.toFixed(0)}; CPU share (CPU ms / wall ms, about ${threads} when a side had the cores) onednn / pytorch: train ${shares(l.train)}, eval ${shares(l.eval)}`);
+  // PyTorch's OpenMP threads keep every core busy through a step (~threads when it has them; onednn's share is lower
+  // by its single-threaded JS), and they slow down far more than onednn's when another job takes a core (4x
+  // against 1.7x here): PyTorch's share is the probe for contention.
+  const contended = l.train.pytorch_cpu_share < 0.75 * threads;
+  notes.push(`lockstep ${m}: median ms onednn / pytorch: train ${l.train.onednn_median_ms.toFixed(0)} / ${l.train.pytorch_median_ms.toFixed(0)}, eval ${l.eval.onednn_median_ms.toFixed(0)} / ${l.eval.pytorch_median_ms.toFixed(0)}; CPU share (CPU ms / wall ms, about ${threads} when a side had the cores) onednn / pytorch: train ${shares(l.train)}, eval ${shares(l.eval)}` +
+    (contended ? `; CONTENDED: PyTorch had less than ${(0.75 * threads).toFixed(1)} cores in a median training step, other jobs took the cores, so the ratio measures the contention more than the code` : ''));
 }
 // Lockstep cancels the machine's drift, not other jobs competing for the cores: the sides suffer from those unequally.
 notes.push(`load average (1 min) at the start ${loadAtStart.toFixed(2)}, at the end ${loadavg()[0]!.toFixed(2)} (${availableParallelism()} cores; well above ${threads} threads means other jobs competed for the cores)`);
