@@ -38,13 +38,9 @@ export function toMarkdown(t: BenchTable): string {
   return lines.join('\n') + '\n';
 }
 
-/** Prints the table and writes `results/<name>.json` and `results/<name>.md` atomically. */
-/** Median of a non-empty list (mean of the two middle values for an even count). */
-export function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-}
+export { median } from './stats';
 
+/** Prints the table and writes `results/<name>.json` and `results/<name>.md` atomically. */
 export function writeBenchResult(t: BenchTable): void {
   const md = toMarkdown(t);
   process.stdout.write('\n' + md);

@@ -9,12 +9,17 @@ three stages of three post-activation grouped bottlenecks (conv1x1-BN-ReLU-gconv
 inner width 8*64*w/64, outputs 4w for w = 64/128/256), conv1x1-BN projection shortcuts, ReLU after every step, and
 the LM update where the shape does not change. SGD momentum 0.9, weight decay 5e-4, softmax cross-entropy,
 random CIFAR-shaped data; evaluation under no_grad in eval mode. Prints one JSON line.
+With --serve: the same setup and warm-up (training steps, then one evaluation batch), then one command a line on
+stdin, `train` (one training step) or `eval` (one evaluation batch), each answered with one JSON line
+{"cmd": ..., "ms": ..., "cpu_ms": ...} (wall and process CPU milliseconds) on stdout; `quit` or the end of stdin ends it (the PyTorch side of lockstep.ts).
 
 usage: python3 torch_models.py --model resnet20 --threads 2 --batch 128 --warmup 2 --steps 8 --eval-batch 100 --eval-steps 5
+       python3 torch_models.py --serve --model resnet20 --threads 2 --batch 128 --warmup 2 --eval-batch 100
 """
 import argparse
 import json
 import resource
+import sys
 import time
 
 import torch
@@ -177,24 +182,33 @@ def peak_rss_mb():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def measure(name, batch, warmup, steps, eval_batch, eval_steps):
+def setup(name, batch):
     torch.manual_seed(0)
     model = MODELS[name]()
     model.train()
     opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=5e-4)
     x = torch.randn(batch, 3, 32, 32)
     y = torch.arange(batch) * 7 % 10
+    return model, opt, x, y
+
+
+def train_step(model, opt, x, y):
+    opt.zero_grad(set_to_none=True)
+    logits = model(x)
+    loss = F.cross_entropy(logits, y)
+    loss.backward()
+    opt.step()
+    # the metrics `lm train` keeps: loss and top-1/top-5 counts
+    loss.item()
+    logits.detach().topk(5, dim=1)
+
+
+def measure(name, batch, warmup, steps, eval_batch, eval_steps):
+    model, opt, x, y = setup(name, batch)
     times = []
     for i in range(warmup + steps):
         t0 = time.perf_counter()
-        opt.zero_grad(set_to_none=True)
-        logits = model(x)
-        loss = F.cross_entropy(logits, y)
-        loss.backward()
-        opt.step()
-        # the metrics `lm train` keeps: loss and top-1/top-5 counts
-        loss.item()
-        logits.detach().topk(5, dim=1)
+        train_step(model, opt, x, y)
         t = time.perf_counter() - t0
         if i >= warmup:
             times.append(t)
@@ -212,6 +226,43 @@ def measure(name, batch, warmup, steps, eval_batch, eval_steps):
             'mean_step_ms': mean * 1000, 'eval_images_per_s': eval_batch / eval_s, 'peak_rss_mb': rss, 'torch': torch.__version__}
 
 
+def serve(name, batch, warmup, eval_batch):
+    """Training steps and evaluation batches on command, one line of stdin each (see the module doc)."""
+    model, opt, x, y = setup(name, batch)
+    xe = torch.randn(eval_batch, 3, 32, 32)
+
+    def train():
+        model.train()
+        train_step(model, opt, x, y)
+
+    def evaluate():
+        model.eval()
+        with torch.no_grad():
+            model(xe)
+
+    def reply(obj):
+        sys.stdout.write(json.dumps(obj) + '\n')
+        sys.stdout.flush()
+
+    for _ in range(warmup):
+        train()
+    evaluate()
+    commands = {'train': train, 'eval': evaluate}
+    reply({'ready': True, 'side': 'pytorch', 'model': name, 'batch': batch, 'eval_batch': eval_batch, 'torch': torch.__version__})
+    while True:
+        line = sys.stdin.readline()
+        cmd = line.strip()
+        if not line or cmd == 'quit':
+            return
+        run = commands.get(cmd)
+        if run is None:
+            reply({'error': 'unknown command %s (expected one of train, eval, quit)' % json.dumps(cmd)})
+            continue
+        c0, t0 = time.process_time(), time.perf_counter()
+        run()
+        reply({'cmd': cmd, 'ms': (time.perf_counter() - t0) * 1000, 'cpu_ms': (time.process_time() - c0) * 1000})
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--model', default='resnet20', choices=sorted(MODELS))
@@ -221,8 +272,12 @@ def main():
     ap.add_argument('--steps', type=int, default=8)
     ap.add_argument('--eval-batch', type=int, default=100)
     ap.add_argument('--eval-steps', type=int, default=5)
+    ap.add_argument('--serve', action='store_true')
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
+    if a.serve:
+        serve(a.model, a.batch, a.warmup, a.eval_batch)
+        return
     print(json.dumps(measure(a.model, a.batch, a.warmup, a.steps, a.eval_batch, a.eval_steps)), flush=True)
 
 

@@ -4,17 +4,25 @@
  * then evaluation. Prints one JSON line (see SideResult in train-throughput.ts).
  * With --pair M2 it instead times the steps of --model and of M2 alternately in this one process (A B B A ...)
  * and prints the median ratio of their step times: the machine's drift then hits both alike.
+ * With --serve it sets the model up, runs the warm-up (training steps, then one evaluation batch) and then serves
+ * `train` (one training step) and `eval` (one evaluation batch) commands on stdin (serve-loop.ts, lockstep.ts).
  * usage: train-step-worker.ts --model resnet20 --batch 128 --warmup 2 --steps 8 --eval-batch 100 --eval-steps 5 [--profile]
  *        train-step-worker.ts --model lm-resnet20 --pair preact-resnet20 --batch 128 --warmup 2 --steps 8
+ *        train-step-worker.ts --serve --model resnet20 --batch 128 --warmup 2 --eval-batch 100
  */
 import { parseArgs } from 'node:util';
+
+import { reserveStdoutForProtocol, serveCommands } from './serve-loop';
+import { median } from './stats';
 
 const { values: a } = parseArgs({
   options: {
     model: { type: 'string' }, batch: { type: 'string' }, warmup: { type: 'string' }, steps: { type: 'string' },
     'eval-batch': { type: 'string' }, 'eval-steps': { type: 'string' }, threads: { type: 'string' }, profile: { type: 'boolean' }, pair: { type: 'string' },
+    serve: { type: 'boolean' },
   },
 });
+if (a.serve) reserveStdoutForProtocol();
 if (a.threads) process.env.OMP_NUM_THREADS = a.threads;
 const modelName = a.model ?? 'resnet20';
 const batch = Number(a.batch ?? 128), warmup = Number(a.warmup ?? 2), steps = Number(a.steps ?? 8);
@@ -70,12 +78,24 @@ if (a.pair) {
     ratios.push(ta / tb);
   }
   ratios.sort((x, y) => x - y);
-  const median = ratios.length % 2 ? ratios[(ratios.length - 1) / 2]! : (ratios[ratios.length / 2 - 1]! + ratios[ratios.length / 2]!) / 2;
-  console.log(JSON.stringify({ model: modelName, pair: a.pair, batch, pairs: ratios.length, step_ratio_median: median, step_ratios: ratios }));
+  console.log(JSON.stringify({ model: modelName, pair: a.pair, batch, pairs: ratios.length, step_ratio_median: median(ratios), step_ratios: ratios }));
   process.exit(0);
 }
 
 const { model, step: trainStep } = setup(modelName);
+/** One evaluation batch (created when first asked for, so it is not part of the training run's peak RSS). */
+const evaluation = () => {
+  const evalX = tf.randomNormal([evalBatch, 32, 32, 3]);
+  return () => void tf.tidy(() => (model.apply(evalX, { training: false }) as Tensor).dataSync());
+};
+
+if (a.serve) {
+  for (let i = 0; i < warmup; i++) trainStep();
+  const evalOnce = evaluation();
+  evalOnce();
+  await serveCommands({ train: trainStep, eval: evalOnce }, { side: 'onednn', model: modelName, batch, eval_batch: evalBatch });
+  process.exit(0);
+}
 
 const times: number[] = [];
 for (let i = 0; i < warmup + steps; i++) {
@@ -109,8 +129,7 @@ if (a.profile) {
   trainStep();
 }
 
-const evalX = tf.randomNormal([evalBatch, 32, 32, 3]);
-const evalOnce = () => tf.tidy(() => (model.apply(evalX, { training: false }) as Tensor).dataSync());
+const evalOnce = evaluation();
 evalOnce();
 const te = performance.now();
 for (let i = 0; i < evalSteps; i++) evalOnce();

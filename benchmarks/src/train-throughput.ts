@@ -5,22 +5,28 @@
  *
  * The onednn side times the step `lm train` runs: @lm/trainer's model builder, loss, SGD (momentum 0.9,
  * weight decay 5e-4) and metrics, in the order of the trainer's loop. PyTorch runs torch.optim.SGD with the same
- * settings and evaluates under no_grad. Each (model, side) runs in its own process, so peak RSS is that run's.
- * The machine is shared: sides alternate per model and round, and each keeps its best round.
+ * settings and evaluates under no_grad. Each (model, side) runs in its own process, so peak RSS is that run's;
+ * these runs give the absolute images/s (sides alternate per model and round, each keeps its best round).
+ * The machine is shared and its speed drifts by +-20% within minutes, so the ratios of those separate runs are
+ * noisy; the `lockstep` columns are the comparison to read: per model both sides run as servers at once
+ * (lockstep.ts) and take turns, one training step (then one evaluation batch) at a time, A B B A A B ..., for
+ * BENCH_LOCKSTEP_PAIRS pairs; they give the median and range of the per-pair ratios torch_ms / onednn_ms.
  * For the first model the report adds a per-kernel profile of one step, the time outside kernels, the number of
  * kernel dispatches per step and the native-coverage report (which kernels fell back to cpu, and why).
  *
  * When both lm-resnet20 and preact-resnet20 are among the models, one more process times their steps alternately
  * (the median of BENCH_PAIR_STEPS pair ratios): the cost of the LM scheme, with the machine's drift on both.
  * Env: BENCH_MODELS (default: the six of issue 12), BENCH_THREADS (OMP_NUM_THREADS or the cores), BENCH_STEPS (8),
- * BENCH_WARMUP (2), BENCH_ROUNDS (2), BENCH_EVAL_BATCH (100), BENCH_EVAL_STEPS (5), BENCH_PAIR_STEPS (12), PYTHON;
- * LM_BENCH_SHORT=1: one round, 1 warm-up + 1 step, batch 4, so CI checks that every part still runs.
+ * BENCH_WARMUP (2), BENCH_ROUNDS (1), BENCH_EVAL_BATCH (100), BENCH_EVAL_STEPS (5), BENCH_PAIR_STEPS (12),
+ * BENCH_LOCKSTEP_PAIRS (10; 0 leaves the lockstep columns out), BENCH_LOCKSTEP_TIMEOUT_S (1800), PYTHON;
+ * LM_BENCH_SHORT=1: one round, 1 warm-up + 1 step, 1 lockstep pair, batch 4, so CI checks that every part still runs.
  */
 import { spawnSync } from 'node:child_process';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import { type LockstepResult, runLockstep } from './lockstep';
 import { type Cell, writeBenchResult } from './report';
 import { SHORT, shortNote } from './short';
 
@@ -40,7 +46,8 @@ const ZOO: Record<string, number> = {
 const models = (process.env.BENCH_MODELS ?? Object.keys(ZOO).join(',')).split(',');
 const steps = SHORT ? 1 : Number(process.env.BENCH_STEPS ?? 8);
 const warmup = SHORT ? 1 : Number(process.env.BENCH_WARMUP ?? 2);
-const rounds = SHORT ? 1 : Number(process.env.BENCH_ROUNDS ?? 2);
+const rounds = SHORT ? 1 : Number(process.env.BENCH_ROUNDS ?? 1);
+const lockstepPairs = SHORT ? 1 : Number(process.env.BENCH_LOCKSTEP_PAIRS ?? 10);
 const evalBatch = SHORT ? 4 : Number(process.env.BENCH_EVAL_BATCH ?? 100);
 const evalSteps = SHORT ? 1 : Number(process.env.BENCH_EVAL_STEPS ?? 5);
 const batchOf = (m: string) => (SHORT ? 4 : Number(process.env.BENCH_BATCH ?? ZOO[m] ?? 128));
@@ -111,6 +118,7 @@ function side(name: 'onednn' | 'torch', round: number, m: string, r: SideResult 
   console.log(`${tag} ${m}: train ${r.train_images_per_s.toFixed(1)} images/s, eval ${r.eval_images_per_s.toFixed(1)} images/s, peak RSS ${r.peak_rss_mb.toFixed(0)} MB`);
 }
 
+const loadAtStart = loadavg()[0]!;
 console.log(`train-throughput: ${threads} threads, ${warmup} warm-up + ${steps} measured steps, ${rounds} round(s)${SHORT ? ' (short mode)' : ''}`);
 for (let round = 0; round < rounds; round++) {
   for (const m of models) {
@@ -136,16 +144,54 @@ if (models.includes('lm-resnet20') && models.includes('preact-resnet20')) {
   }
 }
 
+/** Per model: the lockstep comparison of the two sides (see lockstep.ts); absent when it failed or was skipped. */
+const lockstep = new Map<string, LockstepResult>();
+if (py && lockstepPairs > 0) {
+  for (const m of models) {
+    const common = ['--serve', '--model', m, '--batch', String(batchOf(m)), '--warmup', String(warmup), '--eval-batch', String(evalBatch), '--threads', String(threads)];
+    const env = { ...process.env, OMP_NUM_THREADS: String(threads) };
+    try {
+      const r = await runLockstep(m, {
+        onednn: { cmd: process.execPath, args: ['--import', 'tsx', '--conditions=@lm/source', join(here, 'train-step-worker.ts'), ...common], env },
+        pytorch: { cmd: py, args: [join(here, 'torch_models.py'), ...common], env },
+      }, lockstepPairs);
+      lockstep.set(m, r);
+      const show = (k: LockstepResult['train']) => `${k.median.toFixed(3)} (${k.min.toFixed(3)}-${k.max.toFixed(3)}; ${k.onednn_median_ms.toFixed(0)} vs ${k.pytorch_median_ms.toFixed(0)} ms, CPU share ${k.onednn_cpu_share.toFixed(2)} vs ${k.pytorch_cpu_share.toFixed(2)})`;
+      console.log(`[lockstep] ${m}: pytorch ms / onednn ms over ${r.train.pairs} pairs: train ${show(r.train)}, eval ${show(r.eval)}`);
+    } catch (e) {
+      failed++;
+      console.log(`[lockstep] ${m}: FAILED ${(e as Error).message}`);
+    }
+  }
+}
+
 const ratio = (a?: number, b?: number) => (a !== undefined && b ? a / b : null);
+const range = (k?: { min: number; max: number }) => (k ? `${k.min.toFixed(2)}-${k.max.toFixed(2)}` : null);
 const rows: Cell[][] = models.map((m) => {
-  const a = best.onednn.get(m), b = best.torch.get(m);
+  const a = best.onednn.get(m), b = best.torch.get(m), l = lockstep.get(m);
   return [m, threads, batchOf(m),
     a?.train_images_per_s ?? null, b?.train_images_per_s ?? null, ratio(a?.train_images_per_s, b?.train_images_per_s),
+    l?.train.median ?? null, range(l?.train),
     a?.eval_images_per_s ?? null, b?.eval_images_per_s ?? null, ratio(a?.eval_images_per_s, b?.eval_images_per_s),
+    l?.eval.median ?? null, range(l?.eval),
     a?.peak_rss_mb ?? null, b?.peak_rss_mb ?? null];
 });
 const first = best.onednn.get(models[0]!);
-notes.push(`machine: ${availableParallelism()} cores shared with other jobs, so timings are noisy: best of ${rounds} alternating round(s), mean over ${steps} steps after ${warmup} warm-up; evaluation: ${evalSteps} batches of ${evalBatch}`);
+notes.push(`machine: ${availableParallelism()} cores shared with other jobs, so timings are noisy: images/s, ratios and peak RSS from separate processes, best of ${rounds} alternating round(s), mean over ${steps} steps after ${warmup} warm-up; evaluation: ${evalSteps} batches of ${evalBatch}`);
+notes.push(py && lockstepPairs > 0
+  ? `lockstep ratio: pytorch ms / onednn ms (> 1: onednn is faster), the median of ${lockstepPairs} pair(s) of one step (one evaluation batch of ${evalBatch}) each, both sides alive at once and taking turns A B, B A, ... after ${warmup} warm-up step(s) and one evaluation batch; range: the smallest and largest pair ratio`
+  : 'lockstep ratio: skipped (' + (py ? 'BENCH_LOCKSTEP_PAIRS=0' : 'no PyTorch') + ')');
+for (const [m, l] of lockstep) {
+  const shares = (k: LockstepResult['train']) => `${k.onednn_cpu_share.toFixed(2)} / ${k.pytorch_cpu_share.toFixed(2)}`;
+  // PyTorch's OpenMP threads keep every core busy through a step (~threads when it has them; onednn's share is lower
+  // by its single-threaded JS), and they slow down far more than onednn's when another job takes a core (4x
+  // against 1.7x here): PyTorch's share is the probe for contention.
+  const contended = l.train.pytorch_cpu_share < 0.75 * threads;
+  notes.push(`lockstep ${m}: median ms onednn / pytorch: train ${l.train.onednn_median_ms.toFixed(0)} / ${l.train.pytorch_median_ms.toFixed(0)}, eval ${l.eval.onednn_median_ms.toFixed(0)} / ${l.eval.pytorch_median_ms.toFixed(0)}; CPU share (CPU ms / wall ms, about ${threads} when a side had the cores) onednn / pytorch: train ${shares(l.train)}, eval ${shares(l.eval)}` +
+    (contended ? `; CONTENDED: PyTorch had less than ${(0.75 * threads).toFixed(1)} cores in a median training step, other jobs took the cores, so the ratio measures the contention more than the code` : ''));
+}
+// Lockstep cancels the machine's drift, not other jobs competing for the cores: the sides suffer from those unequally.
+notes.push(`load average (1 min) at the start ${loadAtStart.toFixed(2)}, at the end ${loadavg()[0]!.toFixed(2)} (${availableParallelism()} cores; well above ${threads} threads means other jobs competed for the cores)`);
 notes.push('onednn: @lm/schemes models, @lm/trainer SGD (momentum 0.9, weight decay 5e-4), softmax cross-entropy and metrics as in `lm train`; PyTorch: the same architectures (torch_models.py), torch.optim.SGD with the same settings, evaluation under no_grad; random CIFAR-shaped data, the same thread count');
 if (SHORT) notes.push(shortNote);
 const lmPre = ratio(best.onednn.get('preact-resnet20')?.mean_step_ms, best.onednn.get('lm-resnet20')?.mean_step_ms);
@@ -171,10 +217,11 @@ for (const m of models) {
 writeBenchResult({
   name: 'train-throughput',
   title: 'Training and evaluation throughput, CIFAR shapes (images/s), peak RSS of the training run (MB)',
-  columns: ['model', 'threads', 'batch', 'onednn train', 'pytorch train', 'train ratio', 'onednn eval', 'pytorch eval', 'eval ratio', 'onednn peak RSS', 'pytorch peak RSS'],
+  columns: ['model', 'threads', 'batch', 'onednn train', 'pytorch train', 'train ratio', 'lockstep train ratio', 'lockstep train range',
+    'onednn eval', 'pytorch eval', 'eval ratio', 'lockstep eval ratio', 'lockstep eval range', 'onednn peak RSS', 'pytorch peak RSS'],
   rows,
   notes,
-  extra: { onednn: Object.fromEntries(best.onednn), pytorch: py ? Object.fromEntries(best.torch) : null, lm_over_preact: lmOverPreact ?? null },
+  extra: { onednn: Object.fromEntries(best.onednn), pytorch: py ? Object.fromEntries(best.torch) : null, lm_over_preact: lmOverPreact ?? null, lockstep: Object.fromEntries(lockstep) },
 });
 if (failed) {
   console.error(`train-throughput: ${failed} run(s) failed`);

@@ -1,6 +1,7 @@
 // Element-wise kernels as tight C++ loops (OpenMP-parallel above a size threshold): broadcasting binary
 // operations on float32 and unary activations. oneDNN's binary primitive only broadcasts its second
 // operand and costs a descriptor per shape, so plain loops are simpler and as fast for these sizes.
+#include <algorithm>
 #include <cmath>
 
 #include "common.h"
@@ -72,8 +73,12 @@ void binaryLoop(const float* a, const float* b, float* out, const Geometry& g) {
   int64_t outer = 1;
   for (size_t i = 0; i + 1 < r; i++) outer *= g.shape[i];
   const int64_t total = outer * inner;
+  // Same-shape operands collapse to one row (outer = 1): the rows are cut into pieces so every thread gets work.
+  const int64_t chunk = outer >= 64 ? inner : std::max<int64_t>(4096, (inner + 63) / 64);
+  const int64_t pieces = (inner + chunk - 1) / chunk;
 #pragma omp parallel for schedule(static) num_threads(loopThreads()) if (total >= kParallelMin)
-  for (int64_t o = 0; o < outer; o++) {
+  for (int64_t w = 0; w < outer * pieces; w++) {
+    const int64_t o = w / pieces, k0 = (w % pieces) * chunk, k1 = std::min(inner, k0 + chunk);
     int64_t offA = 0, offB = 0, rem = o;
     for (size_t i = r - 1; i-- > 0;) {
       int64_t idx = rem % g.shape[i];
@@ -85,15 +90,15 @@ void binaryLoop(const float* a, const float* b, float* out, const Geometry& g) {
     const float* pb = b + offB;
     float* po = out + o * inner;
     if (ia == 1 && ib == 1) {
-      for (int64_t k = 0; k < inner; k++) po[k] = apply<OP>(pa[k], pb[k]);
+      for (int64_t k = k0; k < k1; k++) po[k] = apply<OP>(pa[k], pb[k]);
     } else if (ia == 1 && ib == 0) {
       const float vb = pb[0];
-      for (int64_t k = 0; k < inner; k++) po[k] = apply<OP>(pa[k], vb);
+      for (int64_t k = k0; k < k1; k++) po[k] = apply<OP>(pa[k], vb);
     } else if (ia == 0 && ib == 1) {
       const float va = pa[0];
-      for (int64_t k = 0; k < inner; k++) po[k] = apply<OP>(va, pb[k]);
+      for (int64_t k = k0; k < k1; k++) po[k] = apply<OP>(va, pb[k]);
     } else {
-      for (int64_t k = 0; k < inner; k++) po[k] = apply<OP>(pa[k * ia], pb[k * ib]);
+      for (int64_t k = k0; k < k1; k++) po[k] = apply<OP>(pa[k * ia], pb[k * ib]);
     }
   }
 }

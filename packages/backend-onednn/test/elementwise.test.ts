@@ -18,6 +18,10 @@ const broadcastPairs: Array<[number[], number[]]> = [
   [[1], [1]],
   [[4, 16, 16, 32], [32]],
   [[2, 1, 3], [5, 1]],
+  // above the parallel threshold (2^18): one collapsed row cut into pieces, a few broadcast rows, many rows
+  [[262147], [262147]],
+  [[5, 70001], [70001]],
+  [[70001, 5], [70001, 1]],
 ];
 
 describe('element-wise vs cpu', () => {
