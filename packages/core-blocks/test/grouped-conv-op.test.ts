@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GROUPED_CONV2D_KERNEL, GroupedConv2D, groupedConv2d, hasGroupedConv2D } from '../src/index';
-import { useCpu } from './setup-backend';
+import { registerCpuWithKernel, useCpu } from './setup-backend';
 
 const BACKEND = 'grouped-kernel-test';
 /** What the test kernel writes: no composition of stock ops yields it on these inputs. */
@@ -15,20 +15,13 @@ const MARK = 7;
 const calls: Array<{ x: number[]; filter: number[]; attrs: Record<string, unknown> }> = [];
 
 beforeAll(async () => {
-  await useCpu();
-  tf.registerBackend(BACKEND, () => new MathBackendCPU(), 0);
-  for (const k of tf.getKernelsForBackend('cpu')) tf.registerKernel({ ...k, backendName: BACKEND });
-  tf.registerKernel({
-    kernelName: GROUPED_CONV2D_KERNEL,
-    backendName: BACKEND,
-    kernelFunc: ({ inputs, attrs = {}, backend }) => {
-      const { x, filter } = inputs as Record<string, tf.TensorInfo>;
-      calls.push({ x: [...x!.shape], filter: [...filter!.shape], attrs: { ...attrs } });
-      const [n, h, w] = x!.shape as number[];
-      const s = attrs.strides as number, lost = attrs.pad === 'valid' ? filter!.shape[0]! - 1 : 0;
-      const shape = [n!, Math.ceil((h! - lost) / s), Math.ceil((w! - lost) / s), filter!.shape[3]!];
-      return (backend as MathBackendCPU).makeTensorInfo(shape, 'float32', new Float32Array(shape.reduce((p, d) => p * d, 1)).fill(MARK));
-    },
+  await registerCpuWithKernel(BACKEND, GROUPED_CONV2D_KERNEL, ({ inputs, attrs = {}, backend }) => {
+    const { x, filter } = inputs as Record<string, tf.TensorInfo>;
+    calls.push({ x: [...x!.shape], filter: [...filter!.shape], attrs: { ...attrs } });
+    const [n, h, w] = x!.shape as number[];
+    const s = attrs.strides as number, lost = attrs.pad === 'valid' ? filter!.shape[0]! - 1 : 0;
+    const shape = [n!, Math.ceil((h! - lost) / s), Math.ceil((w! - lost) / s), filter!.shape[3]!];
+    return (backend as MathBackendCPU).makeTensorInfo(shape, 'float32', new Float32Array(shape.reduce((p, d) => p * d, 1)).fill(MARK));
   });
 });
 

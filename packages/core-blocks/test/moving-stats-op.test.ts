@@ -8,28 +8,21 @@ import * as tf from '@tensorflow/tfjs-core';
 import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BatchNorm, MOVING_STATS_UPDATE_KERNEL, updateMovingStats } from '../src/index';
-import { useCpu } from './setup-backend';
+import { registerCpuWithKernel, useCpu } from './setup-backend';
 
 const BACKEND = 'moving-stats-kernel-test';
 const calls: Array<{ shapes: number[][]; attrs: Record<string, unknown> }> = [];
 
 beforeAll(async () => {
-  await useCpu();
-  tf.registerBackend(BACKEND, () => new MathBackendCPU(), 0);
-  for (const k of tf.getKernelsForBackend('cpu')) tf.registerKernel({ ...k, backendName: BACKEND });
-  tf.registerKernel({
-    kernelName: MOVING_STATS_UPDATE_KERNEL,
-    backendName: BACKEND,
-    kernelFunc: ({ inputs, attrs = {}, backend }) => {
-      const b = backend as MathBackendCPU;
-      const { movingMean, movingVariance, mean, variance } = inputs as Record<string, tf.TensorInfo>;
-      calls.push({ shapes: [movingMean!, movingVariance!, mean!, variance!].map((t) => [...t.shape]), attrs: { ...attrs } });
-      const v = (t: tf.TensorInfo) => b.data.get(t.dataId).values as Float32Array;
-      const m = attrs.momentum as number, corr = attrs.varianceCorrection as number;
-      const mm = v(movingMean!).map((x, i) => m * x + (1 - m) * v(mean!)[i]!);
-      const mv = v(movingVariance!).map((x, i) => m * x + (1 - m) * corr * v(variance!)[i]!);
-      return [b.makeTensorInfo(movingMean!.shape, 'float32', mm), b.makeTensorInfo(movingVariance!.shape, 'float32', mv)];
-    },
+  await registerCpuWithKernel(BACKEND, MOVING_STATS_UPDATE_KERNEL, ({ inputs, attrs = {}, backend }) => {
+    const b = backend as MathBackendCPU;
+    const { movingMean, movingVariance, mean, variance } = inputs as Record<string, tf.TensorInfo>;
+    calls.push({ shapes: [movingMean!, movingVariance!, mean!, variance!].map((t) => [...t.shape]), attrs: { ...attrs } });
+    const v = (t: tf.TensorInfo) => b.data.get(t.dataId).values as Float32Array;
+    const m = attrs.momentum as number, corr = attrs.varianceCorrection as number;
+    const mm = v(movingMean!).map((x, i) => m * x + (1 - m) * v(mean!)[i]!);
+    const mv = v(movingVariance!).map((x, i) => m * x + (1 - m) * corr * v(variance!)[i]!);
+    return [b.makeTensorInfo(movingMean!.shape, 'float32', mm), b.makeTensorInfo(movingVariance!.shape, 'float32', mv)];
   });
 });
 
