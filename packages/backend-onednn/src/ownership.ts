@@ -160,11 +160,6 @@ function reuse(bytes: number): ArrayBuffer | undefined {
   return b;
 }
 
-/** Bytes held by the pool (for tests and diagnostics). */
-export function pooledByteCount(): number {
-  return pooledBytes;
-}
-
 export function bufferPoolStats(): BufferPoolStats {
   return { ...stats, pooledBytes, liveBytes, liveHighWaterBytes: liveHighWater };
 }

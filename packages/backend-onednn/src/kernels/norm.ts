@@ -4,8 +4,8 @@
  *   LmBatchNormReluInference    inputs {x, mean, variance, scale, offset}, attrs {epsilon} -> max(BN(x), 0)
  * The second is the evaluation mode of @lm/core-blocks' BN+ReLU layer: one pass (fuse_norm_relu) instead of two.
  */
-import { type KernelConfig, type KernelFunc, registerGradient, type Tensor, type TensorInfo, tidy } from '@tensorflow/tfjs-core';
 import * as tf from '@tensorflow/tfjs-core';
+import type { KernelConfig, KernelFunc, Tensor, TensorInfo } from '@tensorflow/tfjs-core';
 
 import { alloc, type Backend, cpuKernel, f32, native, output, size } from '../util';
 
@@ -24,8 +24,8 @@ function perChannel(backend: Backend, t: TensorInfo | undefined, c: number, dflt
 function makeFusedBatchNorm(relu: boolean): KernelFunc {
   const cpu = cpuKernel('FusedBatchNorm');
   const fallback: typeof cpu = (args, reason) => {
-    const epsilon = (args.attrs as { epsilon?: number; varianceEpsilon?: number } | undefined);
-    const out = cpu(relu ? { ...args, attrs: { varianceEpsilon: epsilon?.epsilon ?? 0.001 } } : args, reason) as TensorInfo;
+    const attrs = args.attrs as { epsilon?: number } | undefined;
+    const out = cpu(relu ? { ...args, attrs: { varianceEpsilon: attrs?.epsilon ?? 0.001 } } : args, reason) as TensorInfo;
     if (relu) {
       const v = f32(args.backend as Backend, out)!;
       for (let i = 0; i < v.length; i++) v[i] = Math.max(v[i]!, 0);
@@ -56,7 +56,7 @@ function makeFusedBatchNorm(relu: boolean): KernelFunc {
  * dmean = −Σ g·scale·inv, dvariance = −½·Σ g·scale·(x − mean)·inv³ (sums over every axis but the last).
  */
 export function registerBatchNormReluInferenceGradient(): void {
-  registerGradient({
+  tf.registerGradient({
     kernelName: BATCH_NORM_RELU_INFERENCE,
     inputsToSave: ['x', 'mean', 'variance', 'scale'],
     outputsToSave: [true],
@@ -67,12 +67,12 @@ export function registerBatchNormReluInferenceGradient(): void {
       const g = () => tf.where(tf.greater(y, 0), dy as Tensor, tf.zerosLike(y));
       const inv = () => tf.rsqrt(tf.add(variance, eps));
       return {
-        x: () => tidy(() => tf.mul(g(), tf.mul(scale, inv()))),
-        scale: () => tidy(() => tf.reshape(tf.sum(tf.mul(g(), tf.mul(tf.sub(x, mean), inv())), axes), scale.shape)),
-        offset: () => tidy(() => tf.reshape(tf.sum(g(), axes), scale.shape)),
-        mean: () => tidy(() => tf.reshape(tf.neg(tf.mul(tf.sum(g(), axes), tf.mul(scale, inv()))), mean.shape)),
+        x: () => tf.tidy(() => tf.mul(g(), tf.mul(scale, inv()))),
+        scale: () => tf.tidy(() => tf.reshape(tf.sum(tf.mul(g(), tf.mul(tf.sub(x, mean), inv())), axes), scale.shape)),
+        offset: () => tf.tidy(() => tf.reshape(tf.sum(g(), axes), scale.shape)),
+        mean: () => tf.tidy(() => tf.reshape(tf.neg(tf.mul(tf.sum(g(), axes), tf.mul(scale, inv()))), mean.shape)),
         variance: () =>
-          tidy(() => tf.reshape(tf.mul(tf.sum(tf.mul(g(), tf.sub(x, mean)), axes), tf.mul(scale, tf.mul(-0.5, tf.pow(inv(), 3)))), variance.shape)),
+          tf.tidy(() => tf.reshape(tf.mul(tf.sum(tf.mul(g(), tf.sub(x, mean)), axes), tf.mul(scale, tf.mul(-0.5, tf.pow(inv(), 3)))), variance.shape)),
       };
     },
   });
