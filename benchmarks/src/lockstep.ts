@@ -5,9 +5,14 @@
  * computes at a time, the other waits on its stdin, so they do not share the cores, and the machine's drift (minutes)
  * hits both sides of a pair (a second) alike. The result is the median of the per-pair ratios torch_ms / onednn_ms
  * (> 1: onednn is faster), with their range.
+ * After each reply the driver waits until the side that answered is quiet (its CPU time stops advancing), so
+ * that work a side leaves behind (garbage collection, OpenMP workers spinning) does not run inside the other
+ * side's timed command; that leftover CPU is reported per side, since in a real run it overlaps the next step.
  */
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 import { firstOfPair, median, pairedRatios, type PairedRatios } from './stats';
 
@@ -34,6 +39,9 @@ export interface LockstepKind extends PairedRatios {
   pytorch_median_ms: number;
   onednn_cpu_share: number;
   pytorch_cpu_share: number;
+  /** Median CPU ms a side burnt after its reply, until it was quiet (null where /proc cannot tell). */
+  onednn_after_cpu_ms: number | null;
+  pytorch_after_cpu_ms: number | null;
 }
 
 /** One reply: wall and CPU milliseconds. */
@@ -155,6 +163,36 @@ class Server {
   kill(): void {
     if (!this.exited) this.child.kill('SIGKILL');
   }
+
+  /** CPU ms of all the server's threads so far (/proc/<pid>/stat, 10 ms ticks), or undefined off Linux. */
+  private cpuMs(): number | undefined {
+    try {
+      const fields = readFileSync(`/proc/${this.child.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      return (Number(fields[11]) + Number(fields[12])) * 10;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
+   * Waits until this server is quiet after a reply: no CPU tick over 30 ms (at most 3 s); returns the CPU ms it burnt
+   * meanwhile. Without /proc it waits a fixed 100 ms and returns undefined.
+   */
+  async settle(): Promise<number | undefined> {
+    const start = this.cpuMs();
+    if (start === undefined) {
+      await sleep(100);
+      return undefined;
+    }
+    let last = start, quiet = 0;
+    for (let waited = 0; quiet < 3 && waited < 3000; waited += 10) {
+      await sleep(10);
+      const now = this.cpuMs() ?? last;
+      quiet = now === last ? quiet + 1 : 0;
+      last = now;
+    }
+    return last - start;
+  }
 }
 
 /** Times `pairs` training steps and then `pairs` evaluation batches of both sides alternately (see the module doc). */
@@ -164,11 +202,18 @@ export async function runLockstep(model: string, commands: Record<LockstepSideNa
   try {
     // Set up and warm up concurrently; the timing starts once both are ready.
     await Promise.all([onednn.ready(), pytorch.ready()]);
+    await Promise.all([onednn.settle(), pytorch.settle()]);
     const measure = async (cmd: 'train' | 'eval'): Promise<LockstepKind> => {
       const t: Record<LockstepSideName, Timed[]> = { onednn: [], pytorch: [] };
+      const after: Record<LockstepSideName, number[]> = { onednn: [], pytorch: [] };
       for (let i = 0; i < pairs; i++) {
-        for (const s of firstOfPair(i, onednn, pytorch)) t[s.side].push(await s.run(cmd));
+        for (const s of firstOfPair(i, onednn, pytorch)) {
+          t[s.side].push(await s.run(cmd));
+          const leftover = await s.settle();
+          if (leftover !== undefined) after[s.side].push(leftover);
+        }
       }
+      const afterMedian = (side: LockstepSideName) => (after[side].length ? median(after[side]) : null);
       const ms = (side: LockstepSideName) => t[side].map((x) => x.ms);
       const share = (side: LockstepSideName) => median(t[side].map((x) => x.cpuMs / x.ms));
       return {
@@ -177,6 +222,7 @@ export async function runLockstep(model: string, commands: Record<LockstepSideNa
         onednn_cpu_ms: t.onednn.map((x) => x.cpuMs), pytorch_cpu_ms: t.pytorch.map((x) => x.cpuMs),
         onednn_median_ms: median(ms('onednn')), pytorch_median_ms: median(ms('pytorch')),
         onednn_cpu_share: share('onednn'), pytorch_cpu_share: share('pytorch'),
+        onednn_after_cpu_ms: afterMedian('onednn'), pytorch_after_cpu_ms: afterMedian('pytorch'),
       };
     };
     const train = await measure('train');

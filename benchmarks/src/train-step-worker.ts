@@ -6,7 +6,9 @@
  * and prints the median ratio of their step times: the machine's drift then hits both alike.
  * With --serve it sets the model up, runs the warm-up (training steps, then one evaluation batch) and then serves
  * `train` (one training step) and `eval` (one evaluation batch) commands on stdin (serve-loop.ts, lockstep.ts).
- * usage: train-step-worker.ts --model resnet20 --batch 128 --warmup 2 --steps 8 --eval-batch 100 --eval-steps 5 [--profile]
+ * With --cpu-share N it also runs N more steps with every kernel wrapped (cpu-share.ts) and reports each kernel's wall
+ * and CPU time: a CPU share near 1 on 2 cores marks a kernel that runs on one thread.
+ * usage: train-step-worker.ts --model resnet20 --batch 128 --warmup 2 --steps 8 --eval-batch 100 --eval-steps 5 [--profile] [--cpu-share 4 [--by-shape]]
  *        train-step-worker.ts --model lm-resnet20 --pair preact-resnet20 --batch 128 --warmup 2 --steps 8
  *        train-step-worker.ts --serve --model resnet20 --batch 128 --warmup 2 --eval-batch 100
  */
@@ -19,7 +21,7 @@ const { values: a } = parseArgs({
   options: {
     model: { type: 'string' }, batch: { type: 'string' }, warmup: { type: 'string' }, steps: { type: 'string' },
     'eval-batch': { type: 'string' }, 'eval-steps': { type: 'string' }, threads: { type: 'string' }, profile: { type: 'boolean' }, pair: { type: 'string' },
-    serve: { type: 'boolean' },
+    'cpu-share': { type: 'string' }, 'by-shape': { type: 'boolean' }, serve: { type: 'boolean' },
   },
 });
 if (a.serve) reserveStdoutForProtocol();
@@ -33,6 +35,7 @@ await import('@tensorflow/tfjs-layers');
 const onednn = await import('@lm/backend-onednn');
 const { buildModel, trainableParams, SGD, trainStep: lmTrainStep, MetricAccumulator, resolveConfig } = await import('@lm/trainer');
 type Tensor = import('@tensorflow/tfjs-core').Tensor;
+type KernelShare = import('./cpu-share').KernelShare;
 
 if (!onednn.isOnednnAvailable()) throw onednn.onednnLoadError();
 await tf.setBackend('onednn');
@@ -105,6 +108,20 @@ for (let i = 0; i < warmup + steps; i++) {
 }
 const peakRssMb = process.resourceUsage().maxRSS / 1024;
 
+let cpuShare: { steps: number; step_wall_ms: number; step_cpu_ms: number; kernels: KernelShare[] } | undefined;
+if (a['cpu-share']) {
+  const n = Number(a['cpu-share']);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`--cpu-share must be a whole number of steps >= 1, got '${a['cpu-share']}'`);
+  const { instrumentKernels } = await import('./cpu-share');
+  const instrument = instrumentKernels('onednn', a['by-shape'] === true);
+  const r = instrument.measure(() => {
+    for (let i = 0; i < n; i++) trainStep();
+  });
+  instrument.restore();
+  const per = (k: KernelShare) => ({ ...k, wallMs: k.wallMs / n, cpuMs: k.cpuMs / n, calls: k.calls / n });
+  cpuShare = { steps: n, step_wall_ms: r.totalWallMs / n, step_cpu_ms: r.totalCpuMs / n, kernels: r.kernels.map(per) };
+}
+
 let profile: Array<[string, number, number]> | undefined, kernelMs: number | undefined, profiledMs: number | undefined, dispatches: number | undefined;
 onednn.resetNativeCoverage();
 if (a.profile) {
@@ -149,6 +166,7 @@ console.log(JSON.stringify({
   kernel_ms: kernelMs,
   profiled_step_ms: profiledMs,
   dispatches,
+  cpu_share: cpuShare,
   coverage: {
     native: Object.values(cov).reduce((s, c) => s + c.native, 0),
     views: Object.values(cov).reduce((s, c) => s + c.views, 0),

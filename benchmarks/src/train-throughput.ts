@@ -66,6 +66,8 @@ export interface SideResult {
   kernel_ms?: number;
   profiled_step_ms?: number;
   dispatches?: number;
+  /** Wall and CPU ms per step of each kernel (cpu-share.ts), and of the whole step, over `steps` steps. */
+  cpu_share?: { steps: number; step_wall_ms: number; step_cpu_ms: number; kernels: Array<{ kernel: string; calls: number; wallMs: number; cpuMs: number }> };
   coverage?: { native: number; views: number; fallbacks: string[] };
 }
 
@@ -102,6 +104,7 @@ const keep = (side: 'onednn' | 'torch', r: SideResult) => {
     kernel_ms: prev.kernel_ms ?? r.kernel_ms,
     profiled_step_ms: prev.profiled_step_ms ?? r.profiled_step_ms,
     dispatches: prev.dispatches ?? r.dispatches,
+    cpu_share: prev.cpu_share ?? r.cpu_share,
     coverage: prev.coverage ?? r.coverage,
   });
 };
@@ -123,7 +126,7 @@ console.log(`train-throughput: ${threads} threads, ${warmup} warm-up + ${steps} 
 for (let round = 0; round < rounds; round++) {
   for (const m of models) {
     const common = ['--model', m, '--batch', String(batchOf(m)), '--warmup', String(warmup), '--steps', String(steps), '--eval-batch', String(evalBatch), '--eval-steps', String(evalSteps), '--threads', String(threads)];
-    side('onednn', round, m, runWorker(process.execPath, ['--import', 'tsx', '--conditions=@lm/source', join(here, 'train-step-worker.ts'), ...common, ...(round === 0 ? ['--profile'] : [])]));
+    side('onednn', round, m, runWorker(process.execPath, ['--import', 'tsx', '--conditions=@lm/source', join(here, 'train-step-worker.ts'), ...common, ...(round === 0 ? ['--profile', '--cpu-share', String(SHORT ? 1 : 3)] : [])]));
     if (py) side('torch', round, m, runWorker(py, [join(here, 'torch_models.py'), ...common]));
   }
 }
@@ -183,11 +186,13 @@ notes.push(py && lockstepPairs > 0
   : 'lockstep ratio: skipped (' + (py ? 'BENCH_LOCKSTEP_PAIRS=0' : 'no PyTorch') + ')');
 for (const [m, l] of lockstep) {
   const shares = (k: LockstepResult['train']) => `${k.onednn_cpu_share.toFixed(2)} / ${k.pytorch_cpu_share.toFixed(2)}`;
+  const leftover = (k: LockstepResult['train']) => `${k.onednn_after_cpu_ms?.toFixed(0) ?? '?'} / ${k.pytorch_after_cpu_ms?.toFixed(0) ?? '?'}`;
   // PyTorch's OpenMP threads keep every core busy through a step (~threads when it has them; onednn's share is lower
   // by its single-threaded JS), and they slow down far more than onednn's when another job takes a core (4x
   // against 1.7x here): PyTorch's share is the probe for contention.
   const contended = l.train.pytorch_cpu_share < 0.75 * threads;
-  notes.push(`lockstep ${m}: median ms onednn / pytorch: train ${l.train.onednn_median_ms.toFixed(0)} / ${l.train.pytorch_median_ms.toFixed(0)}, eval ${l.eval.onednn_median_ms.toFixed(0)} / ${l.eval.pytorch_median_ms.toFixed(0)}; CPU share (CPU ms / wall ms, about ${threads} when a side had the cores) onednn / pytorch: train ${shares(l.train)}, eval ${shares(l.eval)}` +
+  notes.push(`lockstep ${m}: median ms onednn / pytorch: train ${l.train.onednn_median_ms.toFixed(0)} / ${l.train.pytorch_median_ms.toFixed(0)}, eval ${l.eval.onednn_median_ms.toFixed(0)} / ${l.eval.pytorch_median_ms.toFixed(0)}; CPU share (CPU ms / wall ms, about ${threads} when a side had the cores) onednn / pytorch: train ${shares(l.train)}, eval ${shares(l.eval)}; ` +
+    `CPU ms burnt after the reply until quiet (not in the timed command; the driver waits it out) onednn / pytorch: train ${leftover(l.train)}, eval ${leftover(l.eval)}` +
     (contended ? `; CONTENDED: PyTorch had less than ${(0.75 * threads).toFixed(1)} cores in a median training step, other jobs took the cores, so the ratio measures the contention more than the code` : ''));
 }
 // Lockstep cancels the machine's drift, not other jobs competing for the cores: the sides suffer from those unequally.
@@ -206,6 +211,22 @@ if (first?.profile) {
     first.profile.slice(0, 12).map(([n, ms, c]) => `${n} ${ms.toFixed(1)} ms/${c}`).join(', '));
   console.log(`\nper-kernel profile of one ${models[0]} onednn step: ${first.kernel_ms!.toFixed(0)} ms in kernels, ${outside.toFixed(0)} ms outside, ${first.dispatches} dispatches`);
   for (const [n, ms, c] of first.profile.slice(0, 20)) console.log(`  ${ms.toFixed(1).padStart(8)} ms ${String(c).padStart(5)}x  ${n}`);
+}
+const share = first?.cpu_share;
+if (share) {
+  const kernelWall = share.kernels.reduce((t, k) => t + k.wallMs, 0), kernelCpu = share.kernels.reduce((t, k) => t + k.cpuMs, 0);
+  const outsideWall = share.step_wall_ms - kernelWall, outsideCpu = share.step_cpu_ms - kernelCpu;
+  const r = (cpu: number, wall: number) => (wall > 0 ? (cpu / wall).toFixed(2) : '-');
+  // What the step loses to running on fewer than all threads: threads x wall - CPU, per kernel, largest first.
+  const idle = (wall: number, cpu: number) => threads * wall - cpu;
+  const byIdle = [...share.kernels].sort((x, y) => idle(y.wallMs, y.cpuMs) - idle(x.wallMs, x.cpuMs));
+  notes.push(`CPU share of one ${models[0]} step on onednn (CPU ms of all threads / wall ms, mean of ${share.steps} steps, kernels wrapped): whole step ${r(share.step_cpu_ms, share.step_wall_ms)} ` +
+    `(${share.step_wall_ms.toFixed(0)} ms), outside kernels ${r(outsideCpu, outsideWall)} (${outsideWall.toFixed(0)} ms); idle thread-ms per step (${threads} x wall - CPU) by kernel: ` +
+    byIdle.slice(0, 8).map((k) => `${k.kernel} ${idle(k.wallMs, k.cpuMs).toFixed(1)} (share ${r(k.cpuMs, k.wallMs)})`).join(', ') +
+    `; outside kernels ${idle(outsideWall, outsideCpu).toFixed(1)}`);
+  console.log(`
+CPU share of one ${models[0]} onednn step: ${r(share.step_cpu_ms, share.step_wall_ms)}; outside kernels ${outsideWall.toFixed(1)} ms at ${r(outsideCpu, outsideWall)}`);
+  for (const k of share.kernels.slice(0, 16)) console.log(`  ${k.wallMs.toFixed(1).padStart(8)} ms  share ${r(k.cpuMs, k.wallMs)}  ${k.calls.toFixed(0).padStart(4)}x  ${k.kernel}`);
 }
 for (const m of models) {
   const c = best.onednn.get(m)?.coverage;
