@@ -33,6 +33,7 @@ const evalBatch = Number(a['eval-batch'] ?? 100), evalSteps = Number(a['eval-ste
 const tf = await import('@tensorflow/tfjs-core');
 await import('@tensorflow/tfjs-layers');
 const onednn = await import('@lm/backend-onednn');
+const { foldBatchNorm } = await import('@lm/core-blocks');
 const { buildModel, trainableParams, SGD, trainStep: lmTrainStep, MetricAccumulator, resolveConfig } = await import('@lm/trainer');
 type Tensor = import('@tensorflow/tfjs-core').Tensor;
 type KernelShare = import('./cpu-share').KernelShare;
@@ -86,10 +87,15 @@ if (a.pair) {
 }
 
 const { model, step: trainStep } = setup(modelName);
-/** One evaluation batch (created when first asked for, so it is not part of the training run's peak RSS). */
+/**
+ * One evaluation batch as the trainer's evaluate() runs it: on the model with its BatchNorms folded into the
+ * convolutions, folded once per evaluation pass (here: when first asked for, after the training steps, so it is
+ * not part of the training run's peak RSS).
+ */
 const evaluation = () => {
   const evalX = tf.randomNormal([evalBatch, 32, 32, 3]);
-  return () => void tf.tidy(() => (model.apply(evalX, { training: false }) as Tensor).dataSync());
+  const folded = foldBatchNorm(model);
+  return () => void tf.tidy(() => (folded.model.apply(evalX, { training: false }) as Tensor).dataSync());
 };
 
 if (a.serve) {

@@ -40,6 +40,8 @@ export { preactBottleneckBlock, preactResnextBlock } from './blocks/preact-bottl
 export { bottleneckBlock, resnextBlock } from './blocks/bottleneck';
 export type { BottleneckOptions } from './blocks/bottleneck';
 export { BatchNorm } from './layers/batch-norm';
+export { foldBatchNorm } from './inference/fold-batch-norm';
+export type { FoldedModel } from './inference/fold-batch-norm';
 export type { BatchNormActivation, BatchNormArgs } from './layers/batch-norm';
 export {
   batchNormInference,

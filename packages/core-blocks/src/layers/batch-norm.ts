@@ -74,6 +74,18 @@ export class BatchNorm extends tfl.layers.Layer {
     });
   }
 
+  /**
+   * The evaluation-mode map as y = scale · x + shift per channel, scale = γ / sqrt(σ² + ε), shift = β − μ · scale
+   * (moving statistics μ, σ²): what folding this layer into the convolution before it multiplies and adds.
+   */
+  inferenceAffine(): { scale: tf.Tensor1D; shift: tf.Tensor1D } {
+    return tf.tidy(() => {
+      const scale = tf.div(this.gamma.read(), tf.sqrt(tf.add(this.movingVariance.read(), this.epsilon))) as tf.Tensor1D;
+      const shift = tf.sub(this.beta.read(), tf.mul(this.movingMean.read(), scale)) as tf.Tensor1D;
+      return { scale, shift };
+    });
+  }
+
   override getConfig(): tf.serialization.ConfigDict {
     // 'linear' is left out so that configs of plain BN layers stay what they were before the option existed.
     const config: tf.serialization.ConfigDict = { ...super.getConfig(), momentum: this.momentum, epsilon: this.epsilon };

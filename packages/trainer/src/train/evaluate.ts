@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
+import { foldBatchNorm } from '@lm/core-blocks';
 import { MetricAccumulator, softmaxCrossEntropy, type SplitMetrics } from '../metrics';
 import type { Split } from '../data/datasets';
 
@@ -9,6 +10,11 @@ export interface EvaluateOptions {
   /** Evaluate at most this many images (0 = all). */
   maxImages?: number;
   onBatch?: (done: number, total: number) => void;
+  /**
+   * Fold every convolution's BatchNorm into it for the pass (core-blocks' foldBatchNorm: one kernel instead of two,
+   * the same function up to float rounding). Default true; false runs the model's own layers.
+   */
+  foldBatchNorm?: boolean;
 }
 
 /** Loss, top-1 and top-5 error of `model` (in inference mode) on a split, unaugmented and in order. */
@@ -16,6 +22,16 @@ export async function evaluate(model: tfl.LayersModel, split: Split, o: Evaluate
   const acc = new MetricAccumulator(o.numClasses);
   const batchSize = o.batchSize ?? 100;
   const limit = o.maxImages && o.maxImages > 0 ? Math.min(o.maxImages, split.size) : split.size;
+  const folded = o.foldBatchNorm === false ? undefined : foldBatchNorm(model);
+  try {
+    return await evaluateWith(folded?.model ?? model, split, acc, batchSize, limit, o.onBatch);
+  } finally {
+    folded?.dispose();
+  }
+}
+
+async function evaluateWith(model: tfl.LayersModel, split: Split, acc: MetricAccumulator, batchSize: number, limit: number,
+  onBatch: EvaluateOptions['onBatch']): Promise<SplitMetrics> {
   for await (const b of split.batches({ batchSize, shuffle: false, augment: false, dropLast: false })) {
     let { xs, ys, labels } = b;
     const remaining = limit - acc.sums.count;
@@ -32,7 +48,7 @@ export async function evaluate(model: tfl.LayersModel, split: Split, o: Evaluate
     const loss = softmaxCrossEntropy(logits, ys);
     acc.add(loss.dataSync()[0]!, logits, labels);
     tf.dispose([xs, ys, logits, loss]);
-    o.onBatch?.(acc.sums.count, limit);
+    onBatch?.(acc.sums.count, limit);
     if (acc.sums.count >= limit) break;
   }
   return acc.result();
