@@ -197,7 +197,7 @@ for (const [m, l] of lockstep) {
 }
 // Lockstep cancels the machine's drift, not other jobs competing for the cores: the sides suffer from those unequally.
 notes.push(`load average (1 min) at the start ${loadAtStart.toFixed(2)}, at the end ${loadavg()[0]!.toFixed(2)} (${availableParallelism()} cores; well above ${threads} threads means other jobs competed for the cores)`);
-notes.push('onednn: @lm/schemes models, @lm/trainer SGD (momentum 0.9, weight decay 5e-4), softmax cross-entropy and metrics as in `lm train`, evaluation as the trainer's evaluate() runs it (BatchNorm folded into the convolution before it); PyTorch: the same architectures (torch_models.py), torch.optim.SGD with the same settings, evaluation under no_grad; random CIFAR-shaped data, the same thread count');
+notes.push('onednn: @lm/schemes models, @lm/trainer SGD (momentum 0.9, weight decay 5e-4), softmax cross-entropy and metrics as in `lm train`, evaluation as evaluate() of @lm/trainer runs it (each BatchNorm folded into the convolution before it); PyTorch: the same architectures (torch_models.py), torch.optim.SGD with the same settings, evaluation under no_grad; random CIFAR-shaped data, the same thread count');
 if (SHORT) notes.push(shortNote);
 const lmPre = ratio(best.onednn.get('preact-resnet20')?.mean_step_ms, best.onednn.get('lm-resnet20')?.mean_step_ms);
 if (lmPre !== null) notes.push(`lm-resnet20 step / preact-resnet20 step on onednn, separate processes: ${(1 / lmPre).toFixed(3)} (target <= 1.05)`);

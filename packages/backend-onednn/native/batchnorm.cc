@@ -179,10 +179,10 @@ Napi::Value Inference(const Napi::CallbackInfo& info) {
 }  // namespace
 
 void InitBatchNorm(Napi::Env env, Napi::Object exports) {
-  exports.Set("batchNormTrain", Napi::Function::New(env, Train));
-  exports.Set("batchNormTrainGrad", Napi::Function::New(env, TrainGrad));
-  exports.Set("batchNormReluWorkspaceBytes", Napi::Function::New(env, ReluWorkspaceBytes));
-  exports.Set("batchNormInference", Napi::Function::New(env, Inference));
+  exports.Set("batchNormTrain", Napi::Function::New(env, Guarded<Train>));
+  exports.Set("batchNormTrainGrad", Napi::Function::New(env, Guarded<TrainGrad>));
+  exports.Set("batchNormReluWorkspaceBytes", Napi::Function::New(env, Guarded<ReluWorkspaceBytes>));
+  exports.Set("batchNormInference", Napi::Function::New(env, Guarded<Inference>));
 }
 
 }  // namespace lm

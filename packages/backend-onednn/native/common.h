@@ -27,6 +27,22 @@ std::vector<int64_t> ints(const Napi::Value& v);
 /** Optional Float32Array: nullptr when the value is null/undefined. */
 float* f32OrNull(const Napi::Value& v);
 
+/**
+ * An exported function whose C++ errors (std::runtime_error from argument checks, dnnl::error from oneDNN) reach
+ * JavaScript as exceptions with their message: node-addon-api only converts Napi::Error, any other exception
+ * would end the process.
+ */
+template <Napi::Value (*F)(const Napi::CallbackInfo&)>
+Napi::Value Guarded(const Napi::CallbackInfo& info) {
+  try {
+    return F(info);
+  } catch (const Napi::Error&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw Napi::Error::New(info.Env(), std::string("@lm/backend-onednn: ") + e.what());
+  }
+}
+
 /** Wraps a caller-owned buffer as oneDNN memory (no copy). */
 inline dnnl::memory wrap(const dnnl::memory::desc& md, void* ptr) { return dnnl::memory(md, engine(), ptr); }
 

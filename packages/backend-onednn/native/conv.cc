@@ -217,9 +217,9 @@ Napi::Value BackwardWeights(const Napi::CallbackInfo& info) {
 }  // namespace
 
 void InitConv(Napi::Env env, Napi::Object exports) {
-  exports.Set("conv2dForward", Napi::Function::New(env, Forward));
-  exports.Set("conv2dBackpropInput", Napi::Function::New(env, BackwardData));
-  exports.Set("conv2dBackpropFilter", Napi::Function::New(env, BackwardWeights));
+  exports.Set("conv2dForward", Napi::Function::New(env, Guarded<Forward>));
+  exports.Set("conv2dBackpropInput", Napi::Function::New(env, Guarded<BackwardData>));
+  exports.Set("conv2dBackpropFilter", Napi::Function::New(env, Guarded<BackwardWeights>));
 }
 
 }  // namespace lm

@@ -95,9 +95,9 @@ Napi::Value Place(const Napi::CallbackInfo& info) {
 }  // namespace
 
 void InitCopy(Napi::Env env, Napi::Object exports) {
-  exports.Set("slice", Napi::Function::New(env, Slice));
-  exports.Set("pad", Napi::Function::New(env, Pad));
-  exports.Set("place", Napi::Function::New(env, Place));
+  exports.Set("slice", Napi::Function::New(env, Guarded<Slice>));
+  exports.Set("pad", Napi::Function::New(env, Guarded<Pad>));
+  exports.Set("place", Napi::Function::New(env, Guarded<Place>));
 }
 
 }  // namespace lm

@@ -200,9 +200,9 @@ Napi::Value ReluGrad(const Napi::CallbackInfo& info) {
 }  // namespace
 
 void InitElementwise(Napi::Env env, Napi::Object exports) {
-  exports.Set("binary", Napi::Function::New(env, Binary));
-  exports.Set("unary", Napi::Function::New(env, Unary));
-  exports.Set("reluGrad", Napi::Function::New(env, ReluGrad));
+  exports.Set("binary", Napi::Function::New(env, Guarded<Binary>));
+  exports.Set("unary", Napi::Function::New(env, Guarded<Unary>));
+  exports.Set("reluGrad", Napi::Function::New(env, Guarded<ReluGrad>));
 }
 
 }  // namespace lm

@@ -97,8 +97,8 @@ static Napi::Value SetThreads(const Napi::CallbackInfo& info) {
 }
 
 void InitEngine(Napi::Env env, Napi::Object exports) {
-  exports.Set("info", Napi::Function::New(env, Info));
-  exports.Set("setThreads", Napi::Function::New(env, SetThreads));
+  exports.Set("info", Napi::Function::New(env, Guarded<Info>));
+  exports.Set("setThreads", Napi::Function::New(env, Guarded<SetThreads>));
 }
 
 }  // namespace lm

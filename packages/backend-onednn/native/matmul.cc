@@ -52,6 +52,6 @@ Napi::Value MatMul(const Napi::CallbackInfo& info) {
 
 }  // namespace
 
-void InitMatmul(Napi::Env env, Napi::Object exports) { exports.Set("matMul", Napi::Function::New(env, MatMul)); }
+void InitMatmul(Napi::Env env, Napi::Object exports) { exports.Set("matMul", Napi::Function::New(env, Guarded<MatMul>)); }
 
 }  // namespace lm

@@ -25,6 +25,6 @@ Napi::Value ReleasePages(const Napi::CallbackInfo& info) {
 
 }  // namespace
 
-void InitMemory(Napi::Env env, Napi::Object exports) { exports.Set("releasePages", Napi::Function::New(env, ReleasePages)); }
+void InitMemory(Napi::Env env, Napi::Object exports) { exports.Set("releasePages", Napi::Function::New(env, Guarded<ReleasePages>)); }
 
 }  // namespace lm

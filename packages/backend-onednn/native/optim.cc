@@ -88,6 +88,6 @@ Napi::Value SgdStep(const Napi::CallbackInfo& info) {
 
 }  // namespace
 
-void InitOptim(Napi::Env env, Napi::Object exports) { exports.Set("sgdStep", Napi::Function::New(env, SgdStep)); }
+void InitOptim(Napi::Env env, Napi::Object exports) { exports.Set("sgdStep", Napi::Function::New(env, Guarded<SgdStep>)); }
 
 }  // namespace lm

@@ -86,8 +86,8 @@ Napi::Value Backward(const Napi::CallbackInfo& info) {
 }  // namespace
 
 void InitPooling(Napi::Env env, Napi::Object exports) {
-  exports.Set("poolForward", Napi::Function::New(env, Forward));
-  exports.Set("poolBackward", Napi::Function::New(env, Backward));
+  exports.Set("poolForward", Napi::Function::New(env, Guarded<Forward>));
+  exports.Set("poolBackward", Napi::Function::New(env, Guarded<Backward>));
 }
 
 }  // namespace lm

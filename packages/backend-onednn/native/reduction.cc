@@ -182,6 +182,6 @@ Napi::Value Reduce(const Napi::CallbackInfo& info) {
 
 }  // namespace
 
-void InitReduction(Napi::Env env, Napi::Object exports) { exports.Set("reduce", Napi::Function::New(env, Reduce)); }
+void InitReduction(Napi::Env env, Napi::Object exports) { exports.Set("reduce", Napi::Function::New(env, Guarded<Reduce>)); }
 
 }  // namespace lm
