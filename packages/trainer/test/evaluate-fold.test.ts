@@ -48,15 +48,16 @@ describe('evaluate() folds BatchNorm into the convolutions', () => {
     }, 60_000);
   }
 
-  it('resnet20: every BatchNorm follows a convolution, so the folded pass runs no batch-norm kernel', async () => {
+  it('resnet20: every BatchNorm follows a convolution, so the default (folded) pass runs no batch-norm kernel', async () => {
     const model = buildModel(resolveConfig({ model: 'resnet20' }), 10, [32, 32, 3]);
     trainedBatchNorms(model, 7);
     const data = split(2);
-    const bnKernels = async (foldBatchNorm: boolean) => {
+    const bnKernels = async (foldBatchNorm?: boolean) => {
       const info = await tf.profile(async () => void (await evaluate(model, data, { numClasses: 10, batchSize: 2, foldBatchNorm })));
       return info.kernels.filter((k) => /BatchNorm/.test(k.name)).length;
     };
     expect(await bnKernels(false)).toBe(19);
+    expect(await bnKernels()).toBe(0);
     expect(await bnKernels(true)).toBe(0);
   }, 60_000);
 });
