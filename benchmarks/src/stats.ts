@@ -15,12 +15,34 @@ export function firstOfPair<S>(i: number, a: S, b: S): [S, S] {
   return i % 2 === 0 ? [a, b] : [b, a];
 }
 
+/**
+ * A distribution-free confidence interval for the median of a sample of n independent values: [x(k), x(n+1−k)]
+ * of the sorted sample, with the largest k whose coverage 1 − 2·P(Binomial(n, ½) ≤ k−1) is at least `level`.
+ * Null when n is too small for the level (n ≤ 5 at 95%: even the whole range covers less).
+ */
+export function medianInterval(xs: number[], level = 0.95): { lo: number; hi: number; coverage: number } | null {
+  const n = xs.length;
+  const s = [...xs].sort((a, b) => a - b);
+  // P(B <= j) for B ~ Binomial(n, 1/2), accumulated term by term (C(n, j) / 2^n)
+  let term = 2 ** -n, cdf = 0, best: { k: number; coverage: number } | null = null;
+  for (let k = 1; 2 * k <= n; k++) {
+    cdf += term; // now P(B <= k - 1)
+    term *= (n - (k - 1)) / k;
+    const coverage = 1 - 2 * cdf;
+    if (coverage < level) break;
+    best = { k, coverage };
+  }
+  return best ? { lo: s[best.k - 1]!, hi: s[n - best.k]!, coverage: best.coverage } : null;
+}
+
 /** The per-pair ratios numerator[i] / denominator[i] of two sides timed alternately, and their median and range. */
 export interface PairedRatios {
   pairs: number;
   median: number;
   min: number;
   max: number;
+  /** The 95% confidence interval of the median (medianInterval); null for fewer than 6 pairs. */
+  ci95: { lo: number; hi: number; coverage: number } | null;
   /** In pair order. */
   ratios: number[];
 }
@@ -33,5 +55,5 @@ export function pairedRatios(numerator: number[], denominator: number[]): Paired
     if (!(n > 0 && d > 0)) throw new Error(`pairedRatios: pair ${i} has times ${n} and ${d} ms (both must be > 0)`);
     return n / d;
   });
-  return { pairs: ratios.length, median: median(ratios), min: Math.min(...ratios), max: Math.max(...ratios), ratios };
+  return { pairs: ratios.length, median: median(ratios), min: Math.min(...ratios), max: Math.max(...ratios), ci95: medianInterval(ratios), ratios };
 }

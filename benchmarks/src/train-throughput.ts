@@ -170,19 +170,24 @@ if (py && lockstepPairs > 0) {
 
 const ratio = (a?: number, b?: number) => (a !== undefined && b ? a / b : null);
 const range = (k?: { min: number; max: number }) => (k ? `${k.min.toFixed(2)}-${k.max.toFixed(2)}` : null);
+/** The median's 95% interval, or the range (marked) when there are too few pairs for one. */
+const interval = (k?: LockstepResult['train']) => (!k ? null : k.ci95 ? `${k.ci95.lo.toFixed(2)}-${k.ci95.hi.toFixed(2)}` : `range ${range(k)}`);
+/** Whether the pairs tell onednn apart from PyTorch: the median's 95% interval lies above or below 1. */
+const verdict = (k: LockstepResult['train']) =>
+  !k.ci95 ? 'too few pairs to tell' : k.ci95.lo > 1 ? 'onednn faster' : k.ci95.hi < 1 ? 'PyTorch faster' : 'not distinguishable from 1';
 const rows: Cell[][] = models.map((m) => {
   const a = best.onednn.get(m), b = best.torch.get(m), l = lockstep.get(m);
   return [m, threads, batchOf(m),
     a?.train_images_per_s ?? null, b?.train_images_per_s ?? null, ratio(a?.train_images_per_s, b?.train_images_per_s),
-    l?.train.median ?? null, range(l?.train),
+    l?.train.median ?? null, interval(l?.train),
     a?.eval_images_per_s ?? null, b?.eval_images_per_s ?? null, ratio(a?.eval_images_per_s, b?.eval_images_per_s),
-    l?.eval.median ?? null, range(l?.eval),
+    l?.eval.median ?? null, interval(l?.eval),
     a?.peak_rss_mb ?? null, b?.peak_rss_mb ?? null];
 });
 const first = best.onednn.get(models[0]!);
 notes.push(`machine: ${availableParallelism()} cores shared with other jobs, so timings are noisy: images/s, ratios and peak RSS from separate processes, best of ${rounds} alternating round(s), mean over ${steps} steps after ${warmup} warm-up; evaluation: ${evalSteps} batches of ${evalBatch}`);
 notes.push(py && lockstepPairs > 0
-  ? `lockstep ratio: pytorch ms / onednn ms (> 1: onednn is faster), the median of ${lockstepPairs} pair(s) of one step (one evaluation batch of ${evalBatch}) each, both sides alive at once and taking turns A B, B A, ... after ${warmup} warm-up step(s) and one evaluation batch; range: the smallest and largest pair ratio`
+  ? `lockstep ratio: pytorch ms / onednn ms (> 1: onednn is faster), the median of ${lockstepPairs} pair(s) of one step (one evaluation batch of ${evalBatch}) each, both sides alive at once and taking turns A B, B A, ... after ${warmup} warm-up step(s) and one evaluation batch; 95% CI: the distribution-free 95% confidence interval of that median (order statistics of the pair ratios, stats.ts medianInterval; 'range' where there are too few pairs for one)`
   : 'lockstep ratio: skipped (' + (py ? 'BENCH_LOCKSTEP_PAIRS=0' : 'no PyTorch') + ')');
 for (const [m, l] of lockstep) {
   const shares = (k: LockstepResult['train']) => `${k.onednn_cpu_share.toFixed(2)} / ${k.pytorch_cpu_share.toFixed(2)}`;
@@ -194,6 +199,9 @@ for (const [m, l] of lockstep) {
   notes.push(`lockstep ${m}: median ms onednn / pytorch: train ${l.train.onednn_median_ms.toFixed(0)} / ${l.train.pytorch_median_ms.toFixed(0)}, eval ${l.eval.onednn_median_ms.toFixed(0)} / ${l.eval.pytorch_median_ms.toFixed(0)}; CPU share (CPU ms / wall ms, about ${threads} when a side had the cores) onednn / pytorch: train ${shares(l.train)}, eval ${shares(l.eval)}; ` +
     `CPU ms burnt after the reply until quiet (not in the timed command; the driver waits it out) onednn / pytorch: train ${leftover(l.train)}, eval ${leftover(l.eval)}` +
     (contended ? `; CONTENDED: PyTorch had less than ${(0.75 * threads).toFixed(1)} cores in a median training step, other jobs took the cores, so the ratio measures the contention more than the code` : ''));
+}
+if (lockstep.size) {
+  notes.push('lockstep verdicts (95% CI of the median against 1): ' + [...lockstep].map(([m, l]) => `${m} train ${verdict(l.train)}, eval ${verdict(l.eval)}`).join('; '));
 }
 // Lockstep cancels the machine's drift, not other jobs competing for the cores: the sides suffer from those unequally.
 notes.push(`load average (1 min) at the start ${loadAtStart.toFixed(2)}, at the end ${loadavg()[0]!.toFixed(2)} (${availableParallelism()} cores; well above ${threads} threads means other jobs competed for the cores)`);
@@ -238,8 +246,8 @@ for (const m of models) {
 writeBenchResult({
   name: 'train-throughput',
   title: 'Training and evaluation throughput, CIFAR shapes (images/s), peak RSS of the training run (MB)',
-  columns: ['model', 'threads', 'batch', 'onednn train', 'pytorch train', 'train ratio', 'lockstep train ratio', 'lockstep train range',
-    'onednn eval', 'pytorch eval', 'eval ratio', 'lockstep eval ratio', 'lockstep eval range', 'onednn peak RSS', 'pytorch peak RSS'],
+  columns: ['model', 'threads', 'batch', 'onednn train', 'pytorch train', 'train ratio', 'lockstep train ratio', 'lockstep train 95% CI',
+    'onednn eval', 'pytorch eval', 'eval ratio', 'lockstep eval ratio', 'lockstep eval 95% CI', 'onednn peak RSS', 'pytorch peak RSS'],
   rows,
   notes,
   extra: { onednn: Object.fromEntries(best.onednn), pytorch: py ? Object.fromEntries(best.torch) : null, lm_over_preact: lmOverPreact ?? null, lockstep: Object.fromEntries(lockstep) },

@@ -1,0 +1,42 @@
+import { describe, expect, it } from 'vitest';
+
+import { firstOfPair, median, medianInterval, pairedRatios } from '../src/stats';
+
+describe('benchmark statistics', () => {
+  it('median of odd and even counts, unsorted input left as it was', () => {
+    const xs = [3, 1, 2];
+    expect(median(xs)).toBe(2);
+    expect(xs).toEqual([3, 1, 2]);
+    expect(median([4, 1, 3, 2])).toBe(2.5);
+    expect(() => median([])).toThrow(/empty/);
+  });
+
+  it('pairs alternate A B, B A', () => {
+    expect([0, 1, 2, 3].map((i) => firstOfPair(i, 'a', 'b')[0])).toEqual(['a', 'b', 'a', 'b']);
+  });
+
+  it("the median's interval: order statistics with binomial coverage", () => {
+    const xs = [10, 1, 9, 2, 8, 3, 7, 4, 6, 5];
+    // n = 10: [x(2), x(9)] covers 1 - 2·11/1024 = 97.85%; [x(3), x(8)] only 89.06%
+    const ci = medianInterval(xs)!;
+    expect(ci.lo).toBe(2);
+    expect(ci.hi).toBe(9);
+    expect(ci.coverage).toBeCloseTo(1 - 22 / 1024, 12);
+    const at89 = medianInterval(xs, 0.89)!;
+    expect([at89.lo, at89.hi]).toEqual([3, 8]);
+    expect(at89.coverage).toBeCloseTo(1 - 2 * 56 / 1024, 12);
+    // n = 20 at 95%: k = 6 (coverage 1 - 2·P(B <= 5) = 0.9586), k = 7 gives 0.8847
+    const twenty = Array.from({ length: 20 }, (_, i) => i + 1);
+    expect(medianInterval(twenty)).toMatchObject({ lo: 6, hi: 15 });
+    // too few values for 95%: the full range of 5 covers 1 - 2/32 = 93.75%
+    expect(medianInterval([1, 2, 3, 4, 5])).toBeNull();
+    expect(medianInterval([1, 2, 3, 4, 5, 6])).toMatchObject({ lo: 1, hi: 6 });
+  });
+
+  it('paired ratios: median, range, interval, and a clear error for bad times', () => {
+    const r = pairedRatios([2, 4, 6, 8, 10, 12], [1, 2, 3, 4, 5, 6]);
+    expect(r).toMatchObject({ pairs: 6, median: 2, min: 2, max: 2, ci95: { lo: 2, hi: 2 } });
+    expect(() => pairedRatios([1], [1, 2])).toThrow(/1 numerator times but 2 denominator times/);
+    expect(() => pairedRatios([1, 0], [1, 1])).toThrow(/pair 1 has times 0 and 1 ms/);
+  });
+});

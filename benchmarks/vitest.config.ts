@@ -1,0 +1,3 @@
+import { packageTests } from '../tools/vitest.preset';
+
+export default packageTests('@lm/benchmarks');
