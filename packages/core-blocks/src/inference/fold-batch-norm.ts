@@ -50,12 +50,10 @@ function nodesOf(model: tfl.LayersModel): Array<{ layer: tfl.layers.Layer; node:
 
 function rebuild(model: tfl.LayersModel, folds: Fold[]): tfl.LayersModel {
   const nodes = nodesOf(model);
-  // how many nodes of this graph read each tensor (by id); a model output counts as one more reader
-  const readers = new Map<number, number>();
-  for (const { node } of nodes) for (const t of node.inputTensors) readers.set(t.id, (readers.get(t.id) ?? 0) + 1);
-  for (const t of model.outputs) readers.set(t.id, (readers.get(t.id) ?? 0) + 1);
-  const consumer = new Map<number, { layer: tfl.layers.Layer; node: Node }>();
-  for (const n of nodes) for (const t of n.node.inputTensors) consumer.set(t.id, n);
+  // the nodes of this graph that read each tensor (by id); a model output has one more reader, outside
+  const readersOf = new Map<number, Array<{ layer: tfl.layers.Layer; node: Node }>>();
+  for (const n of nodes) for (const t of n.node.inputTensors) readersOf.set(t.id, [...(readersOf.get(t.id) ?? []), n]);
+  const isOutput = new Set(model.outputs.map((t) => t.id));
 
   const mapped = new Map<number, Symbolic>();
   const inputs = model.inputs.map((t) => {
@@ -65,7 +63,7 @@ function rebuild(model: tfl.LayersModel, folds: Fold[]): tfl.LayersModel {
   });
   const skip = new Set<Node>();
   for (const { layer, node } of nodes) {
-    if (layer instanceof tfl.layers.Layer && layer.getClassName() === 'InputLayer') continue;
+    if (layer.getClassName() === 'InputLayer') continue;
     if (skip.has(node)) continue;
     const args = node.inputTensors.map((t) => {
       const m = mapped.get(t.id);
@@ -74,8 +72,9 @@ function rebuild(model: tfl.LayersModel, folds: Fold[]): tfl.LayersModel {
     });
     const x = args.length === 1 ? args[0]! : args;
     const out = node.outputTensors[0]!;
-    const next = consumer.get(out.id);
-    if (node.outputTensors.length === 1 && isFoldableConv(layer) && readers.get(out.id) === 1 && next && next.layer instanceof BatchNorm) {
+    const readers = readersOf.get(out.id) ?? [];
+    const next = readers.length === 1 && !isOutput.has(out.id) ? readers[0] : undefined;
+    if (node.outputTensors.length === 1 && isFoldableConv(layer) && next?.layer instanceof BatchNorm) {
       const c = layer.getConfig();
       const folded = tfl.layers.conv2d({
         filters: c.filters as number,
@@ -94,8 +93,7 @@ function rebuild(model: tfl.LayersModel, folds: Fold[]): tfl.LayersModel {
       continue;
     }
     const applied = isModel(layer) ? rebuild(layer, folds) : layer;
-    const kwargs = (node.callArgs ?? {}) as tfl.layers.Layer['inboundNodes'][number]['callArgs'];
-    const result = applied.apply(x, kwargs) as Symbolic | Symbolic[];
+    const result = applied.apply(x, node.callArgs) as Symbolic | Symbolic[];
     const outs = Array.isArray(result) ? result : [result];
     node.outputTensors.forEach((t, i) => mapped.set(t.id, outs[i]!));
   }
