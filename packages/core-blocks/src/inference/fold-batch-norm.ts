@@ -7,6 +7,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 
+import { type GraphNode as Node, nodesOf } from '../graph/nodes';
 import { BatchNorm } from '../layers/batch-norm';
 
 /** One convolution that stands for a convolution and the BatchNorm after it. */
@@ -28,7 +29,6 @@ export interface FoldedModel {
   dispose(): void;
 }
 
-type Node = tfl.layers.Layer['inboundNodes'][number];
 type Symbolic = tfl.SymbolicTensor;
 
 const isModel = (l: tfl.layers.Layer): l is tfl.LayersModel => l instanceof tfl.LayersModel;
@@ -38,14 +38,6 @@ function isFoldableConv(l: tfl.layers.Layer): boolean {
   if (l.getClassName() !== 'Conv2D') return false;
   const c = l.getConfig();
   return c.useBias === false && (c.activation ?? 'linear') === 'linear';
-}
-
-/** The nodes of `model`'s own graph (a layer may also have nodes in other graphs), in the order of its layers. */
-function nodesOf(model: tfl.LayersModel): Array<{ layer: tfl.layers.Layer; node: Node }> {
-  const own = (model as unknown as { containerNodes: Set<string> }).containerNodes;
-  return model.layers.flatMap((layer) =>
-    layer.inboundNodes.flatMap((node, i) => (own.has(`${layer.name}_ib-${i}`) ? [{ layer, node }] : [])),
-  );
 }
 
 function rebuild(model: tfl.LayersModel, folds: Fold[]): tfl.LayersModel {

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
+import { applyReleasing } from '@lm/core-blocks';
 import { type MetricAccumulator, softmaxCrossEntropy } from '../metrics';
 import type { SGD } from '../optim/sgd';
 import { releasingVariableGrads } from './releasing-grads';
@@ -30,15 +31,16 @@ export interface TrainStepInput {
 }
 
 /**
- * One training step as `lm train` runs it: forward in training mode, softmax cross-entropy, gradients of every
- * variable, the SGD update at `lr` and the metrics. Returns the (mean) loss. A non-finite loss leaves the weights
+ * One training step as `lm train` runs it: forward in training mode (each intermediate freed after its last
+ * reader: applyReleasing), softmax cross-entropy, gradients of every variable, the SGD update at `lr` and the
+ * metrics. Returns the (mean) loss. A non-finite loss leaves the weights
  * and `acc` untouched (the caller reports the divergence). Disposes everything it made; `xs`/`ys` stay the caller's.
  */
 export function trainStep(s: TrainStepInput): number {
   let logits: tf.Tensor2D | undefined;
   const pass = () =>
     releasingVariableGrads(() => {
-      const l = s.model.apply(s.xs, { training: true }) as tf.Tensor2D;
+      const l = applyReleasing(s.model, s.xs, { training: true }) as tf.Tensor2D;
       logits = tf.keep(l);
       return softmaxCrossEntropy(l, s.ys);
     }, s.vars);
