@@ -84,14 +84,21 @@ function evict(bytes: number, keep: number): void {
  * size discards pooled buffers of another, which the backward pass then allocates fresh, every step (55 MB of page
  * faults per PreAct-ResNet-20 step). So each fresh allocation of a size the pool discarded, and that has not been
  * asked for since, earns the pool that many bytes of margin above the peak: the margin is exactly the churn seen,
- * and a step that does not churn earns none. It never passes MARGIN_SHARE of the peak.
+ * and a step that does not churn earns none. It never passes a quarter of the peak, nor LM_ONEDNN_POOL_MARGIN_MB
+ * (default 64): past that the memory matters more than the faults (LM-ResNeXt-29 churns 450 MB a step; a margin
+ * that large would lift its peak above PyTorch's).
  */
 const MARGIN_SHARE = 1 / 4;
+const marginCap = (() => {
+  const env = process.env.LM_ONEDNN_POOL_MARGIN_MB;
+  const v = env === undefined || env === '' ? 64 : Number(env);
+  return Number.isFinite(v) && v >= 0 ? Math.floor(v * 2 ** 20) : 64 * 2 ** 20;
+})();
 /** Buffers discarded per size that no fresh allocation of that size has asked for since. */
 const discardedUnasked = new Map<number, number>();
 let earnedMargin = 0;
 function marginBytes(): number {
-  return Math.min(earnedMargin, Math.floor(liveHighWater * MARGIN_SHARE));
+  return Math.min(earnedMargin, Math.floor(liveHighWater * MARGIN_SHARE), marginCap);
 }
 /** A fresh allocation of `bytes`: when it replaces a buffer the pool discarded, the pool earns its size as margin. */
 function noteMiss(bytes: number): void {
