@@ -35,8 +35,8 @@ function planOf(model: tfl.LayersModel): Plan {
 /**
  * `model.apply(inputs, kwargs)` for concrete tensors, freeing intermediates after their last reader. Each
  * symbolic tensor has a tensor of its own (Layer.apply hands on a clone of an output that is one of its inputs).
- * A tensor is never freed when it is one of `inputs`, a variable, kept, or the output of a stateful layer. Nested models run through their own `apply` (which frees
- * their intermediates when they return).
+ * A tensor is never freed when it is one of `inputs`, a variable, kept, or the output of a stateful layer.
+ * Nested models run through their own `apply` (which frees their intermediates when they return).
  */
 export function applyReleasing(model: tfl.LayersModel, inputs: tf.Tensor | tf.Tensor[], kwargs: Kwargs = {}): tf.Tensor | tf.Tensor[] {
   const xs = Array.isArray(inputs) ? inputs : [inputs];
