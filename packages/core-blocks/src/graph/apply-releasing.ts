@@ -45,27 +45,24 @@ export function applyReleasing(model: tfl.LayersModel, inputs: tf.Tensor | tf.Te
   }
   const { steps, readers } = planOf(model);
   return tf.tidy(() => {
-    const valueOf = new Map<number, tf.Tensor>();
-    const toRead = new Map<number, number>();
+    /** The tensor of each symbolic tensor still to be read, and how many of its readers have not run yet. */
+    const pending = new Map<number, { value: tf.Tensor; left: number }>();
     const bind = (id: number, value: tf.Tensor) => {
-      const n = readers.get(id) ?? 0;
-      if (n === 0) return;
-      valueOf.set(id, value);
-      toRead.set(id, n);
+      const left = readers.get(id) ?? 0;
+      if (left > 0) pending.set(id, { value, left });
     };
     const caller = new Set(xs);
     model.inputs.forEach((t, i) => bind(t.id, xs[i]!));
     const read = (id: number, mayFree: boolean) => {
-      const left = toRead.get(id)! - 1;
-      if (left > 0) return toRead.set(id, left);
-      const value = valueOf.get(id)!;
-      valueOf.delete(id);
-      toRead.delete(id);
+      const entry = pending.get(id)!;
+      if (--entry.left > 0) return;
+      pending.delete(id);
+      const { value } = entry;
       if (mayFree && !caller.has(value) && !(value instanceof tf.Variable) && !value.kept) value.dispose();
     };
     for (const { layer, node } of steps) {
       const args = node.inputTensors.map((t) => {
-        const v = valueOf.get(t.id);
+        const v = pending.get(t.id)?.value;
         if (!v) throw new Error(`applyReleasing: ${model.name}: the input '${t.name}' of layer '${layer.name}' was not computed before it`);
         return v;
       });
@@ -75,7 +72,7 @@ export function applyReleasing(model: tfl.LayersModel, inputs: tf.Tensor | tf.Te
       // a stateful layer's output (recurrent state) may be read later by the layer itself: tfjs-layers keeps those
       for (const t of node.inputTensors) read(t.id, (t.sourceLayer as tfl.layers.Layer).stateful !== true);
     }
-    const outputs = model.outputs.map((t) => valueOf.get(t.id)!);
+    const outputs = model.outputs.map((t) => pending.get(t.id)!.value);
     return outputs.length === 1 ? outputs[0]! : outputs;
   });
 }
