@@ -13,7 +13,6 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   lm::InitOptim(env, exports);
   lm::InitLmStep(env, exports);
   lm::InitMemory(env, exports);
-  lm::InitLayout(env, exports);
   return exports;
 }
 
