@@ -14,7 +14,8 @@
         "native/copy.cc",
         "native/optim.cc",
         "native/lm_step.cc",
-        "native/memory.cc"
+        "native/memory.cc",
+        "native/layout.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS"],

@@ -13,6 +13,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   lm::InitOptim(env, exports);
   lm::InitLmStep(env, exports);
   lm::InitMemory(env, exports);
+  lm::InitLayout(env, exports);
   return exports;
 }
 

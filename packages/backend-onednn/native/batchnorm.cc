@@ -26,12 +26,17 @@ normalization_flags withRelu(normalization_flags f, bool relu) { return relu ? f
 bool reluArg(const Napi::CallbackInfo& info, size_t i) { return info.Length() > i && info[i].IsBoolean() && info[i].As<Napi::Boolean>().Value(); }
 Cache<FwdEntry> inferCache;
 
-memory::desc dataDesc(const std::vector<int64_t>& p) { return {{p[0], p[3], p[1], p[2]}, dt::f32, tag::nhwc}; }
+/** The data of shape key p: [N, H, W, C, block, eps] with block 0 (nhwc) or 8/16 (nChw8c/nChw16c, layout.cc). */
+memory::desc dataDesc(const std::vector<int64_t>& p) { return {{p[0], p[3], p[1], p[2]}, dt::f32, activationTag(p[4])}; }
 memory::desc chanDesc(int64_t c) { return {{c}, dt::f32, tag::a}; }
 
+/** The shape key of [N, H, W, C] or [N, H, W, C, block] and epsilon. */
 std::vector<int64_t> shapeOf(const Napi::Value& v, float eps) {
   auto p = ints(v);
-  if (p.size() != 4) throw std::runtime_error("batchnorm: expected [N, H, W, C]");
+  if (p.size() == 4) p.push_back(0);
+  if (p.size() != 5) throw std::runtime_error("batchnorm: expected [N, H, W, C] or [N, H, W, C, block]");
+  if (p[4] != 0 && (!isActivationBlock(p[4]) || p[3] % p[4] != 0))
+    throw std::runtime_error("batchnorm: the block must be 8 or 16 and divide the channels");
   p.push_back(static_cast<int64_t>(static_cast<double>(eps) * 1e12));
   return p;
 }

@@ -78,6 +78,13 @@ inline dnnl::reorder makeReorder(const dnnl::memory::desc& from, const dnnl::mem
   return dnnl::reorder(dnnl::reorder::primitive_desc(engine(), from, engine(), to));
 }
 
+/**
+ * Blocked activations (layout.cc): 4-D float32 activations may live in oneDNN's nChw8c or nChw16c, the layout its
+ * convolution and batch-norm kernels run fastest on, instead of nhwc. `block` is 0 for nhwc, else 8 or 16.
+ */
+bool isActivationBlock(int64_t block);
+dnnl::memory::format_tag activationTag(int64_t block);
+
 /** eltwise algorithm code shared with JS: 0 linear, 1 relu, 2 relu6, 3 elu, 4 leakyrelu, 5 sigmoid. */
 bool appendActivation(dnnl::post_ops& ops, int code, float alpha);
 
@@ -93,5 +100,6 @@ void InitCopy(Napi::Env env, Napi::Object exports);
 void InitOptim(Napi::Env env, Napi::Object exports);
 void InitLmStep(Napi::Env env, Napi::Object exports);
 void InitMemory(Napi::Env env, Napi::Object exports);
+void InitLayout(Napi::Env env, Napi::Object exports);
 
 }  // namespace lm

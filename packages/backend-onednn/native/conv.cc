@@ -12,16 +12,21 @@ using namespace dnnl;
 /** Shape parameters passed from JS, in this order. */
 struct ConvParams {
   int64_t n, h, w, c, oh, ow, oc, kh, kw, sh, sw, dh, dw, pt, pl, pb, pr, groups;
+  /** 0: activations (source and destination) in nhwc; 8 or 16: both in oneDNN's nChw8c / nChw16c (layout.cc). */
+  int64_t block = 0;
   explicit ConvParams(const std::vector<int64_t>& p) {
     if (p.size() < 18) throw std::runtime_error("conv: expected 18 shape parameters");
     n = p[0]; h = p[1]; w = p[2]; c = p[3]; oh = p[4]; ow = p[5]; oc = p[6]; kh = p[7]; kw = p[8];
     sh = p[9]; sw = p[10]; dh = p[11]; dw = p[12]; pt = p[13]; pl = p[14]; pb = p[15]; pr = p[16];
     groups = p[17];
+    if (p.size() > 19) block = p[19];
     if (groups < 1 || c % groups != 0 || oc % groups != 0)
       throw std::runtime_error("conv: groups must be >= 1 and divide the input and output channels");
+    if (block != 0 && (!isActivationBlock(block) || (c / groups) % block != 0 || (oc / groups) % block != 0))
+      throw std::runtime_error("conv: a blocked layout needs the channels of each group divisible by the block");
   }
-  memory::desc src() const { return {{n, c, h, w}, dt::f32, tag::nhwc}; }
-  memory::desc dst() const { return {{n, oc, oh, ow}, dt::f32, tag::nhwc}; }
+  memory::desc src() const { return {{n, c, h, w}, dt::f32, activationTag(block)}; }
+  memory::desc dst() const { return {{n, oc, oh, ow}, dt::f32, activationTag(block)}; }
   memory::dims wdims() const {
     if (groups > 1) return {groups, oc / groups, c / groups, kh, kw};
     return {oc, c, kh, kw};
@@ -199,7 +204,7 @@ Napi::Value BackwardWeights(const Napi::CallbackInfo& info) {
   float* dw = f32(info[2]);
   auto p = ints(info[3]);
   ConvParams s(p);
-  if (perGroup(p) && s.groups > 1) {
+  if (perGroup(p) && s.groups > 1 && s.block == 0) {
     backwardWeightsPerGroup(s, p, x, dy, dw);
     return info.Env().Undefined();
   }

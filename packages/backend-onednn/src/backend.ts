@@ -12,6 +12,7 @@ import {
 } from '@tensorflow/tfjs-core';
 import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 
+import { entryBuffers } from './layout';
 import { noteAttached, noteEscaped, recycle } from './ownership';
 
 export const ONEDNN_BACKEND_NAME = 'onednn';
@@ -37,9 +38,9 @@ export class OnednnBackend extends MathBackendCPU {
   }
 
   override disposeData(dataId: DataId, force = false): boolean {
-    const values = this.data.has(dataId) ? this.data.get(dataId).values : undefined;
+    const buffers = entryBuffers(this, dataId);
     const deleted = super.disposeData(dataId, force);
-    if (deleted && values !== undefined && !this.data.has(dataId)) recycle(values);
+    if (deleted && !this.data.has(dataId)) for (const b of buffers) recycle(b);
     return deleted;
   }
 

@@ -30,6 +30,7 @@ import {
 
 import { counted } from './coverage';
 import { sharedGradients } from './multi_grad';
+import { activationBlock, asBlocked, blockable, blockedOutput } from './layout';
 import { alloc, type Backend, f32, native, output, size } from './util';
 
 export const BATCH_NORM_TRAIN = 'LmBatchNormTrain';
@@ -48,13 +49,24 @@ function checkShapes(x: TensorInfo, c: number, what: string): [number, number, n
   return [size(s) / c, 1, 1, c];
 }
 
+/**
+ * The native kernels' data shape when x runs in the blocked layout (layout.ts: a float32 [N, H, W, C] with C a
+ * multiple of the block), [N, H, W, C, block]; undefined when it runs as [M, 1, 1, C] in NHWC. Forward and gradient
+ * decide alike from x's shape, so the ReLU workspace is always read in the layout it was written in.
+ */
+function nativeShape(x: TensorInfo, c: number, what: string): number[] | undefined {
+  checkShapes(x, c, what);
+  return x.dtype === 'float32' && blockable(x.shape) ? [...x.shape, activationBlock()] : undefined;
+}
+const plainShape = (x: TensorInfo, c: number) => checkShapes(x, c, BATCH_NORM_TRAIN);
+
 const workspaceFloats = new Map<string, number>();
 /** Float32 elements that hold the native ReLU workspace of a training BN+ReLU of this shape (asked once per shape). */
-function reluWorkspaceFloats(shape: number[], eps: number): number {
+function reluWorkspaceFloats(shape: readonly number[], eps: number): number {
   const k = `${shape}/${eps}`;
   let n = workspaceFloats.get(k);
   if (n === undefined) {
-    n = Math.max(1, Math.ceil(native().batchNormReluWorkspaceBytes(shape, eps) / 4));
+    n = Math.max(1, Math.ceil(native().batchNormReluWorkspaceBytes([...shape], eps) / 4));
     workspaceFloats.set(k, n);
   }
   return n;
@@ -148,12 +160,12 @@ const trainNative = (relu: boolean): KernelFunc => ({ inputs, backend, attrs }) 
   const { x, scale, offset } = inputs as Record<string, TensorInfo>;
   const eps = (attrs as { epsilon: number }).epsilon;
   const C = size(scale.shape);
-  const shape = checkShapes(x, C, BATCH_NORM_TRAIN);
-  const xv = values(b, x, BATCH_NORM_TRAIN);
+  const blocked = nativeShape(x, C, BATCH_NORM_TRAIN);
+  const xv = blocked ? asBlocked(b, x) : values(b, x, BATCH_NORM_TRAIN);
   const y = alloc(xv.length), mean = alloc(C), variance = alloc(C);
-  const ws = relu ? alloc(reluWorkspaceFloats(shape, eps)) : null;
-  native().batchNormTrain(xv, values(b, scale, BATCH_NORM_TRAIN), values(b, offset, BATCH_NORM_TRAIN), y, mean, variance, shape, eps, ws);
-  const outs = [output(b, [...x.shape], y), output(b, [C], mean), output(b, [C], variance)];
+  const ws = relu ? alloc(reluWorkspaceFloats(blocked ?? plainShape(x, C), eps)) : null;
+  native().batchNormTrain(xv, values(b, scale, BATCH_NORM_TRAIN), values(b, offset, BATCH_NORM_TRAIN), y, mean, variance, blocked ?? plainShape(x, C), eps, ws);
+  const outs = [blocked ? blockedOutput(b, [...x.shape], y) : output(b, [...x.shape], y), output(b, [C], mean), output(b, [C], variance)];
   return ws ? [...outs, output(b, [ws.length], ws)] : outs;
 };
 
@@ -162,12 +174,14 @@ const trainGradNative: KernelFunc = ({ inputs, backend, attrs }) => {
   const { dy, x, scale, mean, variance, reluMask } = inputs as Record<string, TensorInfo> & { reluMask?: TensorInfo };
   const eps = (attrs as { epsilon: number }).epsilon;
   const C = size(scale.shape);
-  const shape = checkShapes(x, C, BATCH_NORM_TRAIN_GRAD);
   const w = BATCH_NORM_TRAIN_GRAD;
-  const xv = values(b, x, w);
+  const blocked = nativeShape(x, C, w);
+  if (dy.dtype !== 'float32' || dy.shape.join() !== x.shape.join()) throw new Error(`${w}: dy must be float32 of x's shape [${x.shape}], got ${dy.dtype} [${dy.shape}]`);
+  const xv = blocked ? asBlocked(b, x) : values(b, x, w);
+  const dyv = blocked ? asBlocked(b, dy) : values(b, dy, w);
   const dx = alloc(xv.length), dscale = alloc(C), doffset = alloc(C);
-  native().batchNormTrainGrad(values(b, dy, w), xv, values(b, scale, w), values(b, mean, w), values(b, variance, w), dx, dscale, doffset, shape, eps, reluMask ? values(b, reluMask, w) : null);
-  return [output(b, [...x.shape], dx), output(b, [C], dscale), output(b, [C], doffset)];
+  native().batchNormTrainGrad(dyv, xv, values(b, scale, w), values(b, mean, w), values(b, variance, w), dx, dscale, doffset, blocked ?? plainShape(x, C), eps, reluMask ? values(b, reluMask, w) : null);
+  return [blocked ? blockedOutput(b, [...x.shape], dx) : output(b, [...x.shape], dx), output(b, [C], dscale), output(b, [C], doffset)];
 };
 
 /** The gradient of a training kernel: LmBatchNormTrainGrad, given the ReLU mask when the kernel applied a ReLU. */

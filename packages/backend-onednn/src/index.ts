@@ -35,6 +35,7 @@ export { explainLoadError, tryLoadAddon } from './native';
 export { nativeCoverage, resetNativeCoverage, describeFallbacks } from './coverage';
 export type { KernelCoverage } from './coverage';
 export { bufferPoolStats, resetBufferPoolStats } from './ownership';
+export { activationBlock } from './layout';
 export type { BufferPoolStats } from './ownership';
 
 const loaded = tryLoadAddon();

@@ -15,6 +15,7 @@ import { engine, getKernel, type KernelFunc, registerGradient, registerKernel, t
 
 import { counted } from './coverage';
 import { sharedGradients } from './multi_grad';
+import { blockedOperands, blockedOutput, runsBlocked } from './layout';
 import { alloc, type Backend, f32, native, output, size } from './util';
 
 export const LM_STEP = 'LmLinearMultiStep';
@@ -34,29 +35,33 @@ interface Operands {
   channels: number;
   dt: number;
   shape: number[];
+  /** The arrays are blocked copies (layout.ts); outputs of the operands' shape are then blocked too. */
+  blocked: boolean;
 }
 
 /** Checks the operands and orders u/prev as (base, other) for the parametrisation. */
-function operands(what: string, backend: Backend, first: TensorInfo, u: TensorInfo, prev: TensorInfo, k: TensorInfo, attrs: StepAttrs): Operands {
+function operands(what: string, backend: Backend, first: TensorInfo, u: TensorInfo, prev: TensorInfo, k: TensorInfo, attrs: StepAttrs, mayBlock = false): Operands {
   const same = (a: TensorInfo, b: TensorInfo) => a.shape.length === b.shape.length && a.shape.every((d, i) => d === b.shape[i]);
   if (!same(first, u) || !same(u, prev)) throw new Error(`${what}: f (or dy), u and prev must have one shape; got [${first.shape}], [${u.shape}], [${prev.shape}]`);
   const channels = u.shape.length ? u.shape[u.shape.length - 1]! : 1;
   const kn = size(k.shape);
   if (kn !== 1 && kn !== channels) throw new Error(`${what}: k must hold 1 value or one per channel (${channels}); got shape [${k.shape}]`);
   if (attrs.parametrisation !== 'k' && attrs.parametrisation !== 'one-minus-k') throw new Error(`${what}: parametrisation must be 'k' or 'one-minus-k', got '${attrs.parametrisation}'`);
-  const vals = [first, u, prev, k].map((t) => f32(backend, t));
+  // a single k is the same for every element wherever it is stored: the native kernels may run blocked (layout.ts)
+  const blocked = mayBlock && kn === 1 && runsBlocked(backend, [first, u, prev]);
+  const vals = blocked ? [...blockedOperands(backend, [first, u, prev]), f32(backend, k)] : [first, u, prev, k].map((t) => f32(backend, t));
   if (vals.some((v) => !v)) throw new Error(`${what}: expected float32 tensors`);
   const [fv, uv, pv, kv] = vals as Float32Array[];
   const swap = attrs.parametrisation === 'one-minus-k';
-  return { first: fv!, base: swap ? pv! : uv!, other: swap ? uv! : pv!, k: kv!, channels, dt: attrs.dt, shape: [...u.shape] };
+  return { first: fv!, base: swap ? pv! : uv!, other: swap ? uv! : pv!, k: kv!, channels, dt: attrs.dt, shape: [...u.shape], blocked };
 }
 
 /** [du, dprev] from (d(base), d(other)) for the parametrisation. */
 const inputOrder = (attrs: StepAttrs, dBase: TensorInfo, dOther: TensorInfo) => (attrs.parametrisation === 'one-minus-k' ? [dOther, dBase] : [dBase, dOther]);
 
 /** df: dy itself when dt = 1 (shared like Identity), else the array the kernel filled. */
-function dfOutput(backend: Backend, dy: TensorInfo, df: Float32Array | null, shape: number[]): TensorInfo {
-  if (df) return output(backend, shape, df);
+function dfOutput(backend: Backend, dy: TensorInfo, df: Float32Array | null, shape: number[], blocked = false): TensorInfo {
+  if (df) return (blocked ? blockedOutput : output)(backend, shape, df);
   backend.incRef(dy.dataId);
   return { dataId: dy.dataId, shape, dtype: 'float32' };
 }
@@ -98,22 +103,23 @@ const backwardCpu: KernelFunc = ({ inputs, backend, attrs }) => {
 
 const forwardNative: KernelFunc = ({ inputs, backend, attrs }) => {
   const { f, u, prev, k } = inputs as Record<string, TensorInfo>;
-  const o = operands(LM_STEP, backend as Backend, f!, u!, prev!, k!, attrs as unknown as StepAttrs);
+  const o = operands(LM_STEP, backend as Backend, f!, u!, prev!, k!, attrs as unknown as StepAttrs, true);
   const y = alloc(o.first.length);
   native().lmStep(o.first, o.base, o.other, o.k, y, o.channels, o.dt);
-  return output(backend as Backend, o.shape, y);
+  return (o.blocked ? blockedOutput : output)(backend as Backend, o.shape, y);
 };
 
 const backwardNative: KernelFunc = ({ inputs, backend, attrs }) => {
   const b = backend as Backend;
   const a = attrs as unknown as StepAttrs;
   const { dy, u, prev, k } = inputs as Record<string, TensorInfo>;
-  const o = operands(LM_STEP_GRAD, b, dy!, u!, prev!, k!, a);
+  const o = operands(LM_STEP_GRAD, b, dy!, u!, prev!, k!, a, true);
   const n = o.first.length;
   const dBase = alloc(n), dOther = alloc(n), df = Math.fround(o.dt) === 1 ? null : alloc(n), dk = alloc(o.k.length);
   native().lmStepGrad(o.first, o.base, o.other, o.k, df, dBase, dOther, dk, o.channels, o.dt);
-  const [du, dprev] = inputOrder(a, output(b, o.shape, dBase), output(b, o.shape, dOther));
-  return [dfOutput(b, dy!, df, o.shape), du!, dprev!, output(b, [...k!.shape], dk)];
+  const out = o.blocked ? blockedOutput : output;
+  const [du, dprev] = inputOrder(a, out(b, o.shape, dBase), out(b, o.shape, dOther));
+  return [dfOutput(b, dy!, df, o.shape, o.blocked), du!, dprev!, output(b, [...k!.shape], dk)];
 };
 
 let registered = false;

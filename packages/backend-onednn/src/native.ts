@@ -37,6 +37,10 @@ export interface NativeAddon {
   /** One SGD update over every parameter; outputs may be the inputs themselves. hyper = [lr, momentum, dampening, weightDecay, nesterov]. */
   /** Returns the whole pages inside `b` to the OS now (their contents are lost); the bytes released. */
   releasePages(b: ArrayBuffer): number;
+  /** The channel block (8 or 16) of the activation layout oneDNN's convolutions prefer here; 0: none (stay nhwc). */
+  activationBlock(): number;
+  /** dst = src converted between nhwc and nChw<block>c ([N, H, W, C], C a multiple of block). */
+  reorderActivation(src: Float32Array, dst: Float32Array, shape: number[], block: number, toBlocked: boolean): void;
   sgdStep(ws: Float32Array[], gs: Float32Array[], bs: (Float32Array | null)[], wOut: Float32Array[], bOut: (Float32Array | null)[], lrs: number[], weightDecays: number[], hyper: number[]): void;
 }
 

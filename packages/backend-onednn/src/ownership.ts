@@ -208,8 +208,10 @@ export function resetBufferPoolStats(): void {
 /** The Float32Array of `t` when a kernel may overwrite it in place (see above), else undefined. */
 export function inPlaceValues(backend: MathBackendCPU, t: TensorInfo | DataId): Float32Array | undefined {
   const id = 'dataId' in (t as TensorInfo) ? (t as TensorInfo).dataId : (t as DataId);
-  const d = backend.data.get(id);
-  const v = d?.values;
+  const d = backend.data.get(id) as { values?: unknown; refCount: number; lmBlocked?: unknown } | undefined;
+  // an entry with a blocked copy (layout.ts) would keep the old values there
+  if (!d || d.lmBlocked !== undefined) return undefined;
+  const v = d.values;
   if (!(v instanceof Float32Array) || d.refCount !== 1) return undefined;
   const b = v.buffer as ArrayBuffer;
   return owned.has(b) && !escaped.has(b) && v.byteOffset === 0 && v.byteLength === b.byteLength ? v : undefined;

@@ -11,6 +11,7 @@
 import { engine, getBackend, getGradient, getKernel, type GradConfig, type KernelFunc, registerGradient, registerKernel, type Tensor, type TensorInfo } from '@tensorflow/tfjs-core';
 
 import { counted } from './coverage';
+import { blockedOperands, blockedOutput, runsBlocked } from './layout';
 import { alloc, type Backend, f32, native, output } from './util';
 
 export const RELU_GRAD = 'LmReluGrad';
@@ -19,11 +20,12 @@ function reluGradKernel(): KernelFunc {
   return (args) => {
     const backend = args.backend as Backend;
     const { dy, y } = args.inputs as Record<string, TensorInfo>;
-    const dyv = f32(backend, dy), yv = f32(backend, y);
+    const blocked = dy.shape.join() === y.shape.join() && runsBlocked(backend, [dy, y]);
+    const [dyv, yv] = blocked ? blockedOperands(backend, [dy, y]) : [f32(backend, dy), f32(backend, y)];
     if (!dyv || !yv || dyv.length !== yv.length) throw new Error(`${RELU_GRAD}: expected float32 dy and y of one size`);
     const dx = alloc(yv.length);
     native().reluGrad(dyv, yv, dx);
-    return output(backend, [...y.shape], dx);
+    return blocked ? blockedOutput(backend, [...y.shape], dx) : output(backend, [...y.shape], dx);
   };
 }
 

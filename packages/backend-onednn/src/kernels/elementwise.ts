@@ -1,6 +1,7 @@
 /** Element-wise kernels as native loops: broadcasting binary ops, AddN and unary activations (float32 only). */
 import { backend_util, type KernelConfig, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
 
+import { blockedOperands, blockedOutput, runsBlocked } from '../layout';
 import { alloc, type Backend, cpuKernel, f32, native, output, size } from '../util';
 
 /** Binary op codes of native/elementwise.cc. */
@@ -16,9 +17,15 @@ function binaryKernel(name: string): KernelFunc {
   return (args) => {
     const backend = args.backend as Backend;
     const { a, b } = args.inputs as Record<string, TensorInfo>;
+    const outShape = backend_util.assertAndGetBroadcastShape(a.shape, b.shape);
+    if (runsBlocked(backend, [a, b])) {
+      const [av, bv] = blockedOperands(backend, [a, b]);
+      const out = alloc(size(outShape));
+      native().binary(op, av!, a.shape, bv!, b.shape, out, outShape);
+      return blockedOutput(backend, outShape, out);
+    }
     const av = f32(backend, a), bv = f32(backend, b);
     if (!av || !bv) return fallback(args, 'not float32');
-    const outShape = backend_util.assertAndGetBroadcastShape(a.shape, b.shape);
     const out = alloc(size(outShape));
     if (out.length > 0) native().binary(op, av, a.shape, bv, b.shape, out, outShape);
     return output(backend, outShape, out);
@@ -31,12 +38,13 @@ function unaryKernel(name: string): KernelFunc {
   return (args) => {
     const backend = args.backend as Backend;
     const { x } = args.inputs as Record<string, TensorInfo>;
-    const xv = f32(backend, x);
+    const blocked = runsBlocked(backend, [x]);
+    const xv = blocked ? blockedOperands(backend, [x])[0] : f32(backend, x);
     if (!xv) return fallback(args, 'not float32');
     const alpha = (args.attrs as { alpha?: number } | undefined)?.alpha ?? 0;
     const out = alloc(xv.length);
     native().unary(op, xv, out, alpha);
-    return output(backend, [...x.shape], out);
+    return blocked ? blockedOutput(backend, [...x.shape], out) : output(backend, [...x.shape], out);
   };
 }
 
@@ -45,15 +53,17 @@ function addN(): KernelFunc {
   return (args) => {
     const backend = args.backend as Backend;
     const tensors = args.inputs as unknown as TensorInfo[];
-    const vals = tensors.map((t) => f32(backend, t));
     const shape = tensors[0]?.shape;
     if (tensors.length < 2) return fallback(args, 'single input');
-    if (vals.some((v) => !v)) return fallback(args, 'not float32');
+    if (tensors.some((t) => t.dtype !== 'float32')) return fallback(args, 'not float32');
     if (tensors.some((t) => t.shape.join() !== shape.join())) return fallback(args, 'shapes differ');
+    const blocked = runsBlocked(backend, tensors);
+    const vals = blocked ? blockedOperands(backend, tensors) : tensors.map((t) => f32(backend, t));
+    if (vals.some((v) => !v)) return fallback(args, 'not float32');
     const out = alloc(vals[0]!.length);
     native().binary(BINARY.Add, vals[0]!, shape, vals[1]!, shape, out, shape);
     for (let i = 2; i < vals.length; i++) native().binary(BINARY.Add, out, shape, vals[i]!, shape, out, shape);
-    return output(backend, [...shape], out);
+    return blocked ? blockedOutput(backend, [...shape], out) : output(backend, [...shape], out);
   };
 }
 
