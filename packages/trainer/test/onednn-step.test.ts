@@ -12,6 +12,7 @@ import { buildNetwork, createModel } from '@lm/schemes';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { withReluMargin } from './helpers/relu-margin';
 import { seededValues, testSeed } from './helpers/seeded';
 import { softmaxCrossEntropy } from '../src/metrics';
 import { SGD } from '../src/optim/sgd';
@@ -38,13 +39,13 @@ const MODELS: Record<string, () => tfl.LayersModel> = {
 
 interface StepResult { loss: number; grads: Float32Array[]; weights: Float32Array[] }
 
-/** One step of the trainer's loop body on `backend`, from the weights `init`. */
-function trainStep(backend: string, model: tfl.LayersModel, init: tf.Tensor[]): StepResult {
+/** One step of the trainer's loop body on `backend`, from the weights `init`, on the input batch of `salt`. */
+function trainStep(backend: string, model: tfl.LayersModel, init: tf.Tensor[], salt: number): StepResult {
   tf.setBackend(backend);
   model.setWeights(init);
   const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
   const sgd = new SGD(vars.map((variable) => ({ variable })), { lr: 0.1, momentum: 0.9, weightDecay: 5e-4 });
-  const xs = tf.tensor(values(BATCH * HW * HW * 3, 1), [BATCH, HW, HW, 3]);
+  const xs = tf.tensor(values(BATCH * HW * HW * 3, salt), [BATCH, HW, HW, 3]);
   const ys = tf.oneHot(tf.tensor1d([3, 8, 1], 'int32'), 10);
   const { value, grads } = tf.variableGrads(() => softmaxCrossEntropy(model.apply(xs, { training: true }) as tf.Tensor, ys), vars);
   const out: StepResult = {
@@ -69,18 +70,35 @@ function relNorm(a: Float32Array[], b: Float32Array[]): number {
   return Math.sqrt(d / n);
 }
 
+/**
+ * The cpu reference on the first input batch whose ReLU inputs all stay clear of the kink at 0 by more than
+ * rounding: 1e-6 of each tensor's largest magnitude (helpers/relu-margin.ts), where float32 rounds at 6e-8 and
+ * another summation order moves a value by a few roundings. Closer, the last bit decides a mask and the gradients
+ * of two correct backends differ by whole elements (lm-resnext29-tiny's first batch under
+ * seed 5 has a pre-ReLU value at 1.4e-7: nudging the weights by 1e-6 moves cpu's own gradients by 6.6%).
+ */
+function wellConditionedReference(model: tfl.LayersModel, init: tf.Tensor[]): { salt: number; ref: StepResult } {
+  const seen: string[] = [];
+  for (let salt = 1; salt <= 4; salt++) {
+    const { result, margin } = withReluMargin(() => trainStep('cpu', model, init, salt));
+    if (margin > 1e-6) return { salt, ref: result };
+    seen.push(`batch ${salt}: ${margin.toExponential(1)}`);
+  }
+  throw new Error(`every input batch puts a ReLU input within rounding of 0 (${seen.join(', ')}; LM_TEST_SEED=${SEED})`);
+}
+
 describe('a whole training step on onednn', () => {
   beforeAll(() => {
     if (!isOnednnAvailable()) throw onednnLoadError() ?? new Error('onednn unavailable');
   });
 
-  it.each(Object.keys(MODELS))('%s: native kernels, no fallback, and the same loss, gradients and updated weights as cpu', (name) => {
+  it.each(Object.keys(MODELS))('%s: native kernels, no fallback, and the same loss, gradients and weight updates as cpu', (name) => {
     tf.setBackend('cpu');
     const model = MODELS[name]!();
     const init = model.getWeights().map((w) => tf.keep(w.clone()));
-    const ref = trainStep('cpu', model, init);
+    const { salt, ref } = wellConditionedReference(model, init);
     resetNativeCoverage();
-    const got = trainStep('onednn', model, init);
+    const got = trainStep('onednn', model, init, salt);
     const cov = nativeCoverage();
     expect(describeFallbacks(cov), 'kernels that fell back to cpu').toEqual([]);
     const hot = ['FusedConv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter', 'LmBatchNormReluTrain', 'LmBatchNormTrainGrad', 'LmSgdStep', 'Add', 'Multiply'];
@@ -93,7 +111,11 @@ describe('a whole training step on onednn', () => {
     expect(cov.LmSgdStep!.native).toBe(1);
     expect(Math.abs(got.loss - ref.loss) / Math.abs(ref.loss)).toBeLessThan(1e-5);
     expect(relNorm(got.grads, ref.grads), 'gradients').toBeLessThan(1e-4);
-    expect(relNorm(got.weights, ref.weights), 'updated weights').toBeLessThan(1e-6);
+    // the update w' − w, not w': SGD adds lr·(g + wd·w) to w, so w' inherits the gradients' relative error scaled by
+    // ||lr·g|| / ||w||, which differs from batch to batch
+    const start = init.map((w) => w.dataSync() as Float32Array);
+    const step = (r: StepResult) => r.weights.map((w, i) => w.map((v, j) => v - start[i]![j]!));
+    expect(relNorm(step(got), step(ref)), 'updates of the weights').toBeLessThan(1e-4);
     tf.dispose(init);
     model.dispose();
   });
