@@ -22,7 +22,7 @@ import {
 
 import { counted } from './coverage';
 import { convBlock, convParams, withBlock } from './kernels/conv';
-import { asBlocked, blockedOutput } from './layout';
+import { asBlocked, blockedOutput, forwardBlocks } from './layout';
 import { alloc, type Backend, cpuKernel, f32, native, output, size } from './util';
 
 export const GROUPED_CONV2D = 'LmConv2DGrouped';
@@ -89,6 +89,8 @@ interface Direction {
   /** Which inputs are activations (x or dy), and whether the output is one (not the filter's gradient). */
   activations: number[];
   activationOut: boolean;
+  /** The forward pass: blocked only while a gradient tape records (layout.ts forwardBlocks). */
+  forward?: true;
   /** Which input is dy (gradient kernels), checked against the convolution's output shape. */
   dy?: 0 | 1;
   outShape(ci: backend_util.Conv2DInfo, a: Record<string, any>): number[];
@@ -119,7 +121,7 @@ function groupedKernel(d: Direction): KernelFunc {
     if (t[0].dtype !== 'float32' || t[1].dtype !== 'float32') return composed(backend, t, a, d.groupAttrs(a), 'not float32');
     // blocked activations (layout.ts) run as one grouped primitive: at ResNeXt-29's shapes it is as fast as the
     // per-group copies (stage 1) or faster (stages 2 and 3, ~2x) in every direction
-    const block = convBlock(ci, a.groups);
+    const block = d.forward && !forwardBlocks() ? 0 : convBlock(ci, a.groups);
     const [v0, v1] = t.map((x, i) => (block && d.activations.includes(i) ? asBlocked(backend, x) : f32(backend, x)));
     if (!v0 || !v1) return composed(backend, t, a, d.groupAttrs(a), 'not float32');
     const shape = d.outShape(ci, a);
@@ -136,6 +138,7 @@ const forward: Direction = {
   inputs: ['x', 'filter'],
   activations: [0],
   activationOut: true,
+  forward: true,
   cpuKernel: 'Conv2D',
   convShapes: ([x, filter]) => [x.shape, filter.shape],
   outShape: (ci) => ci.outShape,

@@ -15,8 +15,20 @@ import { compareBackends, rand, requireOnednn } from './helpers';
 
 type T4 = tf.Tensor4D;
 const backend = () => tf.backend() as unknown as Backend;
-/** An exact copy of x (1x1 convolution with the identity): on onednn its entry holds only a blocked copy. */
-const blockedCopyOf = (x: tf.Tensor) => tf.conv2d(x as T4, tf.reshape(tf.eye(x.shape[3]!), [1, 1, x.shape[3]!, x.shape[3]!]) as T4, 1, 'valid');
+/** fn's tensors made while a gradient tape records, as in a training step's forward pass, kept past the tape. */
+function recording<T extends tf.Tensor | tf.Tensor[]>(fn: () => T): T {
+  let out: T | undefined;
+  const one = tf.scalar(1);
+  tf.dispose(tf.grad((s: tf.Tensor) => {
+    out = fn();
+    for (const t of Array.isArray(out) ? out : [out]) tf.keep(t);
+    return tf.mul(s, 1);
+  })(one));
+  one.dispose();
+  return out!;
+}
+/** An exact copy of x (1x1 convolution with the identity) made in a training forward: on onednn its entry holds only a blocked copy. */
+const blockedCopyOf = (x: tf.Tensor) => recording(() => tf.conv2d(x as T4, tf.reshape(tf.eye(x.shape[3]!), [1, 1, x.shape[3]!, x.shape[3]!]) as T4, 1, 'valid'));
 const entry = (t: tf.Tensor) => (tf.backend() as unknown as { data: { get(id: object): Record<string, unknown> } }).data.get(t.dataId);
 const storesPlain = (t: tf.Tensor) => 'value' in (Object.getOwnPropertyDescriptor(entry(t), 'values') ?? {}) || entry(t).lmPlain !== undefined;
 
@@ -45,22 +57,38 @@ describe('blocked activations', () => {
     expect(() => addon.reorderActivation(plain, new Float32Array(plain.length), [N, H, W, 12], 8, true)).toThrow(/divide the channels/);
   });
 
-  it('a convolution leaves its output blocked until it is read; a stem on 3 channels and a depthwise one stay NHWC', () => {
+  it('in a training forward, a convolution leaves its output blocked until it is read; a stem on 3 channels and a depthwise one stay NHWC', () => {
     const b = activationBlock();
     const x = tf.tensor4d(rand(2 * 6 * 6 * b), [2, 6, 6, b]);
-    const y = tf.conv2d(x, tf.tensor4d(rand(9 * b * 2 * b), [3, 3, b, 2 * b]), 1, 'same');
+    const y = recording(() => tf.conv2d(x, tf.tensor4d(rand(9 * b * 2 * b), [3, 3, b, 2 * b]), 1, 'same'));
     expect(blockedCopy(backend(), y)).toBeDefined();
     expect(storesPlain(y)).toBe(false);
     const read = y.dataSync();
     expect(storesPlain(y)).toBe(true);
     expect(read.length).toBe(2 * 6 * 6 * 2 * b);
-    const stem = tf.conv2d(tf.tensor4d(rand(2 * 6 * 6 * 3), [2, 6, 6, 3]), tf.tensor4d(rand(9 * 3 * b), [3, 3, 3, b]), 1, 'same');
-    expect(blockedCopy(backend(), stem)).toBeUndefined();
-    const dw = tf.depthwiseConv2d(x, tf.tensor4d(rand(9 * b), [3, 3, b, 1]), 1, 'same');
-    expect(blockedCopy(backend(), dw)).toBeUndefined();
-    const grouped = tf.engine().runKernel(GROUPED_CONV2D, { x: y, filter: tf.tensor4d(rand(9 * b * 2 * b), [3, 3, b, 2 * b]) }, { strides: 1, pad: 'same', groups: 2 }) as tf.Tensor;
-    expect(blockedCopy(backend(), grouped)).toBeDefined();
-    tf.dispose([x, y, stem, dw, grouped]);
+    const [stem, dw, grouped] = recording(() => [
+      tf.conv2d(tf.tensor4d(rand(2 * 6 * 6 * 3), [2, 6, 6, 3]), tf.tensor4d(rand(9 * 3 * b), [3, 3, 3, b]), 1, 'same'),
+      tf.depthwiseConv2d(x, tf.tensor4d(rand(9 * b), [3, 3, b, 1]), 1, 'same'),
+      tf.engine().runKernel(GROUPED_CONV2D, { x: y, filter: tf.tensor4d(rand(9 * b * 2 * b), [3, 3, b, 2 * b]) }, { strides: 1, pad: 'same', groups: 2 }) as tf.Tensor,
+    ]);
+    expect(blockedCopy(backend(), stem!)).toBeUndefined();
+    expect(blockedCopy(backend(), dw!)).toBeUndefined();
+    expect(blockedCopy(backend(), grouped!)).toBeDefined();
+    tf.dispose([x, y, stem!, dw!, grouped!]);
+  });
+
+  it('a forward-only pass (inference) stays NHWC, and reads a blocked input as cpu does', () => {
+    const b = activationBlock();
+    const x = tf.tensor4d(rand(2 * 5 * 4 * b), [2, 5, 4, b]);
+    const w = tf.tensor4d(rand(9 * b * b), [3, 3, b, b]);
+    const y = tf.conv2d(x, w, 1, 'same');
+    const x2 = tf.tensor4d(rand(2 * 5 * 4 * 2 * b), [2, 5, 4, 2 * b]);
+    const grouped = tf.engine().runKernel(GROUPED_CONV2D, { x: x2, filter: tf.tensor4d(rand(9 * b * 2 * b), [3, 3, b, 2 * b]) }, { strides: 1, pad: 'same', groups: 2 }) as tf.Tensor;
+    expect(blockedCopy(backend(), y)).toBeUndefined();
+    expect(blockedCopy(backend(), grouped)).toBeUndefined();
+    expect(storesPlain(y)).toBe(true);
+    compareBackends([[2, 5, 4, b], [3, 3, b, b]], (xx, ww) => tf.conv2d(blockedCopyOf(xx) as T4, ww as T4, 1, 'same'));
+    tf.dispose([x, x2, w, y, grouped]);
   });
 
   it('element-wise ops on blocked, NHWC and single-value operands in every mix give cpu results', () => {
@@ -111,7 +139,7 @@ describe('blocked activations', () => {
     const x = tf.tensor4d(rand(4 * 8 * 8 * b), [4, 8, 8, b]);
     const w = tf.tensor4d(rand(b * b), [1, 1, b, b]);
     const before = bufferPoolStats().liveBytes, tensors = tf.memory().numTensors;
-    const y = tf.conv2d(x, w, 1, 'valid');
+    const y = recording(() => tf.conv2d(x, w, 1, 'valid'));
     y.dataSync();
     // the convolution's blocked copy of x (x's entry keeps it) and y's two copies
     const z = tf.add(y, x);

@@ -1,7 +1,7 @@
 /** Convolution kernels (NHWC): Conv2D, its two gradients, FusedConv2D and the depthwise family. */
 import { backend_util, type KernelConfig, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
 
-import { activationBlock, asBlocked, blockable, blockedOutput } from '../layout';
+import { activationBlock, asBlocked, blockable, blockedOutput, forwardBlocks } from '../layout';
 import { activationCode, alloc, type Backend, cpuKernel, f32, lastAxisVector, native, output, size, trailingPad } from '../util';
 
 type ConvInfo = backend_util.Conv2DInfo;
@@ -65,7 +65,7 @@ function convForward(name: string, depthwise: boolean, fused: boolean): KernelFu
     // Only a per-output-channel bias maps onto oneDNN's bias; other broadcast shapes fall back.
     const bs = bias ? lastAxisVector(backend, bias, ci.outChannels) : null;
     if (bs === undefined) return fallback(args, 'bias not per output channel');
-    const block = blockOf(ci, depthwise);
+    const block = forwardBlocks() ? blockOf(ci, depthwise) : 0;
     const xs = block ? asBlocked(backend, x!) : f32(backend, x!);
     if (!xs) return fallback(args, 'not float32');
     const y = alloc(size(ci.outShape));
