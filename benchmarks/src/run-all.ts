@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 
 /** Runs every benchmark of this project one after another, each in its own process. */
 // train-throughput before cifar-pipeline: the CIFAR table reports the training throughput next to its own.
-const benches = ['param-table', 'train-throughput', 'conv-floor', 'cifar-pipeline', 'imagenet-pipeline'];
+const benches = ['param-table', 'train-throughput', 'conv-floor', 'layout-ab', 'cifar-pipeline', 'imagenet-pipeline'];
 const here = dirname(fileURLToPath(import.meta.url));
 let failed = 0;
 for (const name of benches) {

@@ -34,32 +34,14 @@ const tf = await import('@tensorflow/tfjs-core');
 await import('@tensorflow/tfjs-layers');
 const onednn = await import('@lm/backend-onednn');
 const { foldBatchNorm } = await import('@lm/core-blocks');
-const { buildModel, trainableParams, SGD, trainStep: lmTrainStep, MetricAccumulator, resolveConfig } = await import('@lm/trainer');
 type Tensor = import('@tensorflow/tfjs-core').Tensor;
 type KernelShare = import('./cpu-share').KernelShare;
 
 if (!onednn.isOnednnAvailable()) throw onednn.onednnLoadError();
 await tf.setBackend('onednn');
 
-const numClasses = 10;
-const labels = Int32Array.from({ length: batch }, (_, i) => (i * 7) % numClasses);
-const xs = tf.randomNormal([batch, 32, 32, 3]);
-const ys = tf.oneHot(tf.tensor1d(labels, 'int32'), numClasses);
-
-/** A model as the trainer's buildRun (train/loop.ts) sets it up, and its step: the trainer's own (train/step.ts). */
-function setup(name: string) {
-  const config = resolveConfig({ model: name, batchSize: batch });
-  const model = buildModel(config, numClasses, [32, 32, 3]);
-  const params = trainableParams(model, config.wdExclude, { lrScale: config.coefficientLrScale, weightDecay: config.coefficientWeightDecay });
-  const sgd = new SGD(params, { lr: 0.01, momentum: 0.9, weightDecay: 5e-4, nesterov: false });
-  const vars = params.map((p) => p.variable);
-  const acc = new MetricAccumulator(numClasses);
-  const step = () => {
-    const loss = lmTrainStep({ model, vars, sgd, xs, ys, labels, lr: 0.01, acc });
-    if (!Number.isFinite(loss)) throw new Error(`${name}: loss ${loss}`);
-  };
-  return { model, step };
-}
+const { trainerStep } = await import('./trainer-step');
+const setup = (name: string) => trainerStep(name, batch);
 
 if (a.pair) {
   const first = setup(modelName), second = setup(a.pair);

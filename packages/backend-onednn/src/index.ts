@@ -35,7 +35,7 @@ export { explainLoadError, tryLoadAddon } from './native';
 export { nativeCoverage, resetNativeCoverage, describeFallbacks } from './coverage';
 export type { KernelCoverage } from './coverage';
 export { bufferPoolStats, resetBufferPoolStats } from './ownership';
-export { activationBlock } from './layout';
+export { activationBlock, setBlockedActivations } from './layout';
 export type { BufferPoolStats } from './ownership';
 
 const loaded = tryLoadAddon();

@@ -17,6 +17,8 @@ interface Blocked {
   data: Float32Array;
   /** The [N, H, W, C] the blocked copy was made for (a reshape shares the entry under another shape). */
   shape: number[];
+  /** The channel block it was made in (blocked activations may be turned off since). */
+  block: number;
 }
 interface Entry {
   values?: unknown;
@@ -27,13 +29,23 @@ interface Entry {
 }
 
 let block: number | undefined;
+let enabled: boolean | undefined;
 /** The channel block of blocked activations on this machine (8 or 16), or 0 when they are off. */
 export function activationBlock(): number {
   if (block === undefined) {
     const env = process.env.LM_ONEDNN_BLOCKED;
     block = env === '0' || env === 'false' ? 0 : native().activationBlock();
   }
-  return block;
+  return enabled === false ? 0 : block;
+}
+
+/**
+ * Turns blocked activations off (false) or back to the default (true or undefined: on where the machine has a
+ * block and LM_ONEDNN_BLOCKED is not 0), from the next kernel on, e.g. to compare the two layouts step by step.
+ * Tensors made under either setting stay valid: every kernel reads a blocked copy or the NHWC values.
+ */
+export function setBlockedActivations(on: boolean | undefined): void {
+  enabled = on === false ? false : undefined;
 }
 
 /**
@@ -77,7 +89,7 @@ export function asBlocked(backend: Backend, t: TensorInfo): Float32Array {
   noteAttached(data);
   // a reshape's entry may already hold a blocked copy for another shape: that one goes (it is made again if needed)
   if (e.lmBlocked) recycle(e.lmBlocked.data);
-  e.lmBlocked = { data, shape: [...t.shape] };
+  e.lmBlocked = { data, shape: [...t.shape], block: activationBlock() };
   return data;
 }
 
@@ -85,7 +97,7 @@ export function asBlocked(backend: Backend, t: TensorInfo): Float32Array {
 export function blockedOutput(backend: Backend, shape: number[], data: Float32Array): TensorInfo {
   const info = output(backend, shape, data);
   const e = entryOf(backend, info.dataId);
-  e.lmBlocked = { data, shape: [...shape] };
+  e.lmBlocked = { data, shape: [...shape], block: activationBlock() };
   Object.defineProperty(e, 'values', {
     configurable: true,
     enumerable: true,
@@ -93,7 +105,7 @@ export function blockedOutput(backend: Backend, shape: number[], data: Float32Ar
       if (!this.lmPlain) {
         const b = this.lmBlocked!;
         const plain = alloc(b.data.length);
-        native().reorderActivation(b.data, plain, b.shape, activationBlock(), false);
+        native().reorderActivation(b.data, plain, b.shape, b.block, false);
         noteAttached(plain);
         this.lmPlain = plain;
       }

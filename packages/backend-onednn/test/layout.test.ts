@@ -8,7 +8,7 @@ import './helpers';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
-import { activationBlock, BATCH_NORM_RELU_TRAIN, bufferPoolStats, GROUPED_CONV2D, LM_STEP, tryLoadAddon } from '../src/index';
+import { activationBlock, setBlockedActivations, BATCH_NORM_RELU_TRAIN, bufferPoolStats, GROUPED_CONV2D, LM_STEP, tryLoadAddon } from '../src/index';
 import { blockedCopy } from '../src/layout';
 import type { Backend } from '../src/util';
 import { compareBackends, rand, requireOnednn } from './helpers';
@@ -132,6 +132,24 @@ describe('blocked activations', () => {
       };
       return tf.grads(loss)([x, w1, w2, scale, offset]);
     }, 1e-3);
+  });
+
+  it('setBlockedActivations(false) keeps the next kernels NHWC, tensors of either setting mix, and undefined restores the default', () => {
+    const b = activationBlock();
+    compareBackends([[2, 4, 4, b], [3, 3, b, b]], (x, w) => {
+      const conv = (t: tf.Tensor) => tf.conv2d(t as T4, w as T4, 1, 'same');
+      const blocked = recording(() => conv(x));
+      setBlockedActivations(false);
+      try {
+        expect(activationBlock()).toBe(0);
+        const plain = recording(() => conv(blocked));
+        if (tf.getBackend() === 'onednn') expect(blockedCopy(backend(), plain)).toBeUndefined();
+        return [blocked, plain, tf.add(blocked, plain)];
+      } finally {
+        setBlockedActivations(undefined);
+      }
+    });
+    expect(activationBlock()).toBe(b);
   });
 
   it('disposing returns the buffers of both copies, the made and the converted ones', () => {
