@@ -30,7 +30,12 @@ const { trainerStep } = await import('./trainer-step');
 if (!onednn.isOnednnAvailable()) throw onednn.onednnLoadError();
 await tf.setBackend('onednn');
 const block = onednn.activationBlock();
-if (block === 0) throw new Error('layout-ab: blocked activations are off (LM_ONEDNN_BLOCKED=0, or oneDNN prefers no block here): nothing to compare');
+if (block === 0) {
+  const why = process.env.LM_ONEDNN_BLOCKED === '0' || process.env.LM_ONEDNN_BLOCKED === 'false' ? 'LM_ONEDNN_BLOCKED turns them off' : "oneDNN's convolution prefers no channel block on this machine";
+  // results/ keeps the last measurement
+  console.log(`[layout-ab] skipped: blocked activations are off (${why}), so there is nothing to compare`);
+  process.exit(0);
+}
 
 /** Times `run` in each layout, pair by pair, after `warmup` untimed pairs; ratios are blocked / NHWC. */
 function compare(run: () => void): PairedRatios {
