@@ -48,19 +48,17 @@ function checkShapes(x: TensorInfo, c: number, what: string): [number, number, n
 }
 
 /**
- * The native kernels' data shape when x runs in the blocked layout (layout.ts: a float32 [N, H, W, C] with C a
- * multiple of the block), [N, H, W, C, block]; undefined when it runs as [M, 1, 1, C] in NHWC. Forward and gradient
- * decide alike from x's shape, so the ReLU workspace is always read in the layout it was written in.
+ * The native kernels' data shape: [N, H, W, C, block] when x runs in the blocked layout (layout.ts: a float32
+ * [N, H, W, C] with C a multiple of the block); in NHWC a 4-D x as it is (oneDNN's forward runs up to ~30% faster
+ * than on [M, 1, 1, C]), other ranks as [M, 1, 1, C]. Forward and gradient decide alike from x's shape, so the
+ * ReLU workspace is always read in the layout it was written in.
  */
-function nativeShape(x: TensorInfo, c: number, what: string): number[] | undefined {
-  checkShapes(x, c, what);
-  return x.dtype === 'float32' && blockable(x.shape) ? [...x.shape, activationBlock()] : undefined;
+function nativeShape(x: TensorInfo, c: number, what: string): number[] {
+  const rows = checkShapes(x, c, what);
+  if (x.dtype === 'float32' && blockable(x.shape)) return [...x.shape, activationBlock()];
+  return x.shape.length === 4 ? [...x.shape] : rows;
 }
-/** The native kernels' NHWC shape: a 4-D x as it is (oneDNN's forward runs up to ~30% faster than on [M, 1, 1, C]), others as [M, 1, 1, C]. */
-const plainShape = (x: TensorInfo, c: number) => {
-  const m = checkShapes(x, c, BATCH_NORM_TRAIN);
-  return x.shape.length === 4 ? [...x.shape] : m;
-};
+const runsBlockedAs = (shape: readonly number[]) => shape.length === 5;
 
 const workspaceFloats = new Map<string, number>();
 /** Float32 elements that hold the native ReLU workspace of a training BN+ReLU of this shape (asked once per shape). */
@@ -162,11 +160,12 @@ const trainNative = (relu: boolean): KernelFunc => ({ inputs, backend, attrs }) 
   const { x, scale, offset } = inputs as Record<string, TensorInfo>;
   const eps = (attrs as { epsilon: number }).epsilon;
   const C = size(scale.shape);
-  const blocked = nativeShape(x, C, BATCH_NORM_TRAIN);
+  const shape = nativeShape(x, C, BATCH_NORM_TRAIN);
+  const blocked = runsBlockedAs(shape);
   const xv = blocked ? asBlocked(b, x) : values(b, x, BATCH_NORM_TRAIN);
   const y = alloc(xv.length), mean = alloc(C), variance = alloc(C);
-  const ws = relu ? alloc(reluWorkspaceFloats(blocked ?? plainShape(x, C), eps)) : null;
-  native().batchNormTrain(xv, values(b, scale, BATCH_NORM_TRAIN), values(b, offset, BATCH_NORM_TRAIN), y, mean, variance, blocked ?? plainShape(x, C), eps, ws);
+  const ws = relu ? alloc(reluWorkspaceFloats(shape, eps)) : null;
+  native().batchNormTrain(xv, values(b, scale, BATCH_NORM_TRAIN), values(b, offset, BATCH_NORM_TRAIN), y, mean, variance, shape, eps, ws);
   const outs = [blocked ? blockedOutput(b, [...x.shape], y) : output(b, [...x.shape], y), output(b, [C], mean), output(b, [C], variance)];
   return ws ? [...outs, output(b, [ws.length], ws)] : outs;
 };
@@ -177,12 +176,13 @@ const trainGradNative: KernelFunc = ({ inputs, backend, attrs }) => {
   const eps = (attrs as { epsilon: number }).epsilon;
   const C = size(scale.shape);
   const w = BATCH_NORM_TRAIN_GRAD;
-  const blocked = nativeShape(x, C, w);
+  const shape = nativeShape(x, C, w);
+  const blocked = runsBlockedAs(shape);
   if (dy.dtype !== 'float32' || dy.shape.join() !== x.shape.join()) throw new Error(`${w}: dy must be float32 of x's shape [${x.shape}], got ${dy.dtype} [${dy.shape}]`);
   const xv = blocked ? asBlocked(b, x) : values(b, x, w);
   const dyv = blocked ? asBlocked(b, dy) : values(b, dy, w);
   const dx = alloc(xv.length), dscale = alloc(C), doffset = alloc(C);
-  native().batchNormTrainGrad(dyv, xv, values(b, scale, w), values(b, mean, w), values(b, variance, w), dx, dscale, doffset, blocked ?? plainShape(x, C), eps, reluMask ? values(b, reluMask, w) : null);
+  native().batchNormTrainGrad(dyv, xv, values(b, scale, w), values(b, mean, w), values(b, variance, w), dx, dscale, doffset, shape, eps, reluMask ? values(b, reluMask, w) : null);
   return [blocked ? blockedOutput(b, [...x.shape], dx) : output(b, [...x.shape], dx), output(b, [C], dscale), output(b, [C], doffset)];
 };
 

@@ -1,7 +1,7 @@
 /**
  * Blocked activations. oneDNN's convolutions and batch norms run fastest when the channels of a 4-D activation
- * are stored in blocks of 8 (AVX2) or 16 (AVX-512), nChw8c / nChw16c, rather than NHWC (on this package's
- * ResNet-20 shapes, ~17% less convolution time and half the batch-norm time). A tensor stays NHWC to everyone:
+ * are stored in blocks of 8 (AVX2) or 16 (AVX-512), nChw8c / nChw16c, rather than NHWC (on AVX2 and ResNet-20's
+ * shapes, ~17% less convolution time and half the batch-norm time; `npm run layout-ab -w @lm/benchmarks` compares). A tensor stays NHWC to everyone:
  * its entry may hold the blocked copy next to, or instead of, the NHWC values, and reading `values` (any cpu
  * kernel, readSync, dataSync) makes the NHWC copy first. Kernels that know the layout (convolutions, batch norm,
  * same-shape element-wise ops) read and write the blocked copy directly, so a chain of them never converts.
@@ -29,14 +29,15 @@ interface Entry {
 }
 
 let block: number | undefined;
-let enabled: boolean | undefined;
+/** setBlockedActivations(false) in effect. */
+let turnedOff = false;
 /** The channel block of blocked activations on this machine (8 or 16), or 0 when they are off. */
 export function activationBlock(): number {
   if (block === undefined) {
     const env = process.env.LM_ONEDNN_BLOCKED;
     block = env === '0' || env === 'false' ? 0 : native().activationBlock();
   }
-  return enabled === false ? 0 : block;
+  return turnedOff ? 0 : block;
 }
 
 /**
@@ -45,14 +46,14 @@ export function activationBlock(): number {
  * Tensors made under either setting stay valid: every kernel reads a blocked copy or the NHWC values.
  */
 export function setBlockedActivations(on: boolean | undefined): void {
-  enabled = on === false ? false : undefined;
+  turnedOff = on === false;
 }
 
 /**
  * Whether a forward convolution runs blocked: only while a gradient tape records (a training forward), whose
  * activations the batch norms and the backward pass read again in the same layout. A forward-only pass reads
  * each activation once, and there oneDNN's channels-last kernels are as fast or faster (AVX-512: blocked
- * inference takes 11% longer on resnet20 and 13% on lm-resnext29-8x64d; AVX2: the same).
+ * inference takes 11% longer on resnet20 and 13% on lm-resnext29-8x64d; with oneDNN held to AVX2, no faster).
  */
 export function forwardBlocks(): boolean {
   return engine().state.gradientDepth > 0;

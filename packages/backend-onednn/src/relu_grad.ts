@@ -20,7 +20,7 @@ function reluGradKernel(): KernelFunc {
   return (args) => {
     const backend = args.backend as Backend;
     const { dy, y } = args.inputs as Record<string, TensorInfo>;
-    const blocked = dy.shape.join() === y.shape.join() && runsBlocked(backend, [dy, y]);
+    const blocked = runsBlocked(backend, [dy, y]);
     const [dyv, yv] = blocked ? blockedOperands(backend, [dy, y]) : [f32(backend, dy), f32(backend, y)];
     if (!dyv || !yv || dyv.length !== yv.length) throw new Error(`${RELU_GRAD}: expected float32 dy and y of one size`);
     const dx = alloc(yv.length);
