@@ -1,6 +1,9 @@
 /**
  * Loads the native addon (build/Release/onednn.node) and explains precisely why when it cannot.
- * OMP_NUM_THREADS must be set before libgomp loads, so it is fixed here, before the addon is required.
+ * OMP_NUM_THREADS must be set before libgomp loads, so it is fixed here, before the addon is required. The wait
+ * policy stays libgomp's own (workers spin briefly after a parallel region, then sleep) unless the user sets
+ * OMP_WAIT_POLICY or GOMP_SPINCOUNT: a training step dispatches hundreds of kernels with a few microseconds of
+ * JavaScript between them, and workers that sleep at once pay a futex wake-up in every one of them.
  */
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -91,7 +94,6 @@ export function configuredThreads(): number {
 /** Loads the addon from `path`; returns it or the explained error. Never throws. */
 export function tryLoadAddon(path = process.env.LM_ONEDNN_ADDON ?? defaultAddonPath()): { addon?: NativeAddon; error?: Error } {
   if (!process.env.OMP_NUM_THREADS) process.env.OMP_NUM_THREADS = String(configuredThreads());
-  if (!process.env.OMP_WAIT_POLICY) process.env.OMP_WAIT_POLICY = 'passive';
   try {
     const req = createRequire(typeof __filename === 'string' ? __filename : import.meta.url);
     const addon = req(path) as NativeAddon;

@@ -19,6 +19,21 @@ describe('loading the addon', () => {
     expect(info.nativeKernels).toContain('Conv2DBackpropFilter');
   });
 
+  it("leaves the OpenMP wait policy to libgomp's default (brief spin, then sleep) and keeps a user's choice", () => {
+    const saved = process.env.OMP_WAIT_POLICY;
+    try {
+      delete process.env.OMP_WAIT_POLICY;
+      expect(tryLoadAddon(defaultAddonPath()).addon).toBeDefined();
+      expect(process.env.OMP_WAIT_POLICY).toBeUndefined();
+      process.env.OMP_WAIT_POLICY = 'passive';
+      expect(tryLoadAddon(defaultAddonPath()).addon).toBeDefined();
+      expect(process.env.OMP_WAIT_POLICY).toBe('passive');
+    } finally {
+      if (saved === undefined) delete process.env.OMP_WAIT_POLICY;
+      else process.env.OMP_WAIT_POLICY = saved;
+    }
+  });
+
   it('explains a missing addon: names the file and the build commands, without throwing', () => {
     const r = tryLoadAddon('/nonexistent/build/Release/onednn.node');
     expect(r.addon).toBeUndefined();
