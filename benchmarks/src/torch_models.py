@@ -15,6 +15,9 @@ stdin, `train` (one training step) or `eval` (one evaluation batch), each answer
 
 usage: python3 torch_models.py --model resnet20 --threads 2 --batch 128 --warmup 2 --steps 8 --eval-batch 100 --eval-steps 5
        python3 torch_models.py --serve --model resnet20 --threads 2 --batch 128 --warmup 2 --eval-batch 100
+       python3 torch_models.py --model lm-resnet20 --pair preact-resnet20 --threads 2 --batch 128 --warmup 2 --steps 40
+With --pair M2: the training steps of --model and of M2 alternately in this one process (A B, B A, ...), printing
+the per-pair ratios of their step times and their median (the PyTorch side of train-step-worker.ts --pair).
 """
 import argparse
 import json
@@ -226,6 +229,31 @@ def measure(name, batch, warmup, steps, eval_batch, eval_steps):
             'mean_step_ms': mean * 1000, 'eval_images_per_s': eval_batch / eval_s, 'peak_rss_mb': rss, 'torch': torch.__version__}
 
 
+def pair(name, other, batch, warmup, steps):
+    """Step time of `name` over that of `other`, alternating in one process so that the machine's drift hits both."""
+    sides = [setup(name, batch), setup(other, batch)]
+
+    def time_step(side):
+        t0 = time.perf_counter()
+        train_step(*side)
+        return time.perf_counter() - t0
+
+    for _ in range(warmup):
+        time_step(sides[0])
+        time_step(sides[1])
+    ratios = []
+    for i in range(steps):
+        if i % 2 == 0:
+            ta, tb = time_step(sides[0]), time_step(sides[1])
+        else:
+            tb, ta = time_step(sides[1]), time_step(sides[0])
+        ratios.append(ta / tb)
+    ratios.sort()
+    n = len(ratios)
+    med = ratios[n // 2] if n % 2 else (ratios[n // 2 - 1] + ratios[n // 2]) / 2
+    return {'model': name, 'pair': other, 'batch': batch, 'pairs': n, 'step_ratio_median': med, 'step_ratios': ratios, 'torch': torch.__version__}
+
+
 def serve(name, batch, warmup, eval_batch):
     """Training steps and evaluation batches on command, one line of stdin each (see the module doc)."""
     model, opt, x, y = setup(name, batch)
@@ -273,8 +301,12 @@ def main():
     ap.add_argument('--eval-batch', type=int, default=100)
     ap.add_argument('--eval-steps', type=int, default=5)
     ap.add_argument('--serve', action='store_true')
+    ap.add_argument('--pair', choices=sorted(MODELS))
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
+    if a.pair:
+        print(json.dumps(pair(a.model, a.pair, a.batch, a.warmup, a.steps)), flush=True)
+        return
     if a.serve:
         serve(a.model, a.batch, a.warmup, a.eval_batch)
         return

@@ -14,10 +14,11 @@
  * For the first model the report adds a per-kernel profile of one step, the time outside kernels, the number of
  * kernel dispatches per step and the native-coverage report (which kernels fell back to cpu, and why).
  *
- * When both lm-resnet20 and preact-resnet20 are among the models, one more process times their steps alternately
- * (the median of BENCH_PAIR_STEPS pair ratios): the cost of the LM scheme, with the machine's drift on both.
+ * When both lm-resnet20 and preact-resnet20 are among the models, one more process per side times their steps
+ * alternately (the median of BENCH_PAIR_STEPS pair ratios and its 95% CI): the cost of the LM scheme, with the
+ * machine's drift on both; PyTorch's own ratio says what the scheme costs there.
  * Env: BENCH_MODELS (default: the six of issue 12), BENCH_THREADS (OMP_NUM_THREADS or the cores), BENCH_STEPS (8),
- * BENCH_WARMUP (2), BENCH_ROUNDS (1), BENCH_EVAL_BATCH (100), BENCH_EVAL_STEPS (5), BENCH_PAIR_STEPS (12),
+ * BENCH_WARMUP (2), BENCH_ROUNDS (1), BENCH_EVAL_BATCH (100), BENCH_EVAL_STEPS (5), BENCH_PAIR_STEPS (40),
  * BENCH_LOCKSTEP_PAIRS (10; 0 leaves the lockstep columns out), BENCH_LOCKSTEP_TIMEOUT_S (1800), PYTHON;
  * LM_BENCH_SHORT=1: one round, 1 warm-up + 1 step, 1 lockstep pair, batch 4, so CI checks that every part still runs.
  */
@@ -29,6 +30,7 @@ import { fileURLToPath } from 'node:url';
 import { type LockstepResult, runLockstep } from './lockstep';
 import { type Cell, writeBenchResult } from './report';
 import { SHORT, shortNote } from './short';
+import { medianInterval } from './stats';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const threads = Number(process.env.BENCH_THREADS ?? process.env.OMP_NUM_THREADS ?? availableParallelism());
@@ -131,19 +133,23 @@ for (let round = 0; round < rounds; round++) {
   }
 }
 
-/** The LM scheme's cost: lm-resnet20's step over preact-resnet20's, timed alternately in one process. */
+/** The LM scheme's cost: lm-resnet20's step over preact-resnet20's, timed alternately in one process per side. */
 interface PairResult { model: string; pair: string; pairs: number; step_ratio_median: number; step_ratios: number[] }
-let lmOverPreact: PairResult | undefined;
+const lmOverPreact = new Map<'onednn' | 'pytorch', PairResult>();
 if (models.includes('lm-resnet20') && models.includes('preact-resnet20')) {
-  const pairSteps = SHORT ? 1 : Number(process.env.BENCH_PAIR_STEPS ?? 12);
+  const pairSteps = SHORT ? 1 : Number(process.env.BENCH_PAIR_STEPS ?? 40);
   const args = ['--model', 'lm-resnet20', '--pair', 'preact-resnet20', '--batch', String(batchOf('lm-resnet20')), '--warmup', String(warmup), '--steps', String(pairSteps), '--threads', String(threads)];
-  const r = runWorker(process.execPath, ['--import', 'tsx', '--conditions=@lm/source', join(here, 'train-step-worker.ts'), ...args]) as PairResult | { error: string };
-  if ('error' in r) {
-    failed++;
-    console.log(`[paired] lm-resnet20 / preact-resnet20: FAILED ${r.error}`);
-  } else {
-    lmOverPreact = r;
-    console.log(`[paired] lm-resnet20 / preact-resnet20 step: median ${r.step_ratio_median.toFixed(3)} over ${r.pairs} alternating pairs`);
+  const sides: ['onednn' | 'pytorch', string, string[]][] = [['onednn', process.execPath, ['--import', 'tsx', '--conditions=@lm/source', join(here, 'train-step-worker.ts'), ...args]]];
+  if (py) sides.push(['pytorch', py, [join(here, 'torch_models.py'), ...args]]);
+  for (const [side, cmd, argv] of sides) {
+    const r = runWorker(cmd, argv) as PairResult | { error: string };
+    if ('error' in r) {
+      failed++;
+      console.log(`[paired] ${side} lm-resnet20 / preact-resnet20: FAILED ${r.error}`);
+    } else {
+      lmOverPreact.set(side, r);
+      console.log(`[paired] ${side} lm-resnet20 / preact-resnet20 step: median ${r.step_ratio_median.toFixed(3)} over ${r.pairs} alternating pairs`);
+    }
   }
 }
 
@@ -209,9 +215,11 @@ notes.push('onednn: @lm/schemes models, @lm/trainer SGD (momentum 0.9, weight de
 if (SHORT) notes.push(shortNote);
 const lmPre = ratio(best.onednn.get('preact-resnet20')?.mean_step_ms, best.onednn.get('lm-resnet20')?.mean_step_ms);
 if (lmPre !== null) notes.push(`lm-resnet20 step / preact-resnet20 step on onednn, separate processes: ${(1 / lmPre).toFixed(3)} (target <= 1.05)`);
-if (lmOverPreact) {
-  const rs = lmOverPreact.step_ratios;
-  notes.push(`lm-resnet20 step / preact-resnet20 step on onednn, alternating in one process: median ${lmOverPreact.step_ratio_median.toFixed(3)} over ${lmOverPreact.pairs} pairs (range ${rs[0]!.toFixed(3)}-${rs.at(-1)!.toFixed(3)}; target <= 1.05)`);
+for (const [side, r] of lmOverPreact) {
+  const ci = medianInterval(r.step_ratios);
+  const verdict = !ci ? 'too few pairs to tell' : ci.hi <= 1.05 ? 'within 5%' : ci.lo > 1.05 ? 'more than 5%' : 'not distinguishable from 1.05';
+  const spread = ci ? `95% CI ${ci.lo.toFixed(3)}-${ci.hi.toFixed(3)}` : `range ${r.step_ratios[0]!.toFixed(3)}-${r.step_ratios.at(-1)!.toFixed(3)}`;
+  notes.push(`lm-resnet20 step / preact-resnet20 step on ${side}, alternating in one process: median ${r.step_ratio_median.toFixed(3)} over ${r.pairs} pairs (${spread}; ${verdict}${side === 'onednn' ? ', target <= 1.05' : ''})`);
 }
 if (first?.profile) {
   const outside = (first.profiled_step_ms ?? 0) - (first.kernel_ms ?? 0);
@@ -250,7 +258,7 @@ writeBenchResult({
     'onednn eval', 'pytorch eval', 'eval ratio', 'lockstep eval ratio', 'lockstep eval 95% CI', 'onednn peak RSS', 'pytorch peak RSS'],
   rows,
   notes,
-  extra: { onednn: Object.fromEntries(best.onednn), pytorch: py ? Object.fromEntries(best.torch) : null, lm_over_preact: lmOverPreact ?? null, lockstep: Object.fromEntries(lockstep) },
+  extra: { onednn: Object.fromEntries(best.onednn), pytorch: py ? Object.fromEntries(best.torch) : null, lm_over_preact: Object.fromEntries(lmOverPreact), lockstep: Object.fromEntries(lockstep) },
 });
 if (failed) {
   console.error(`train-throughput: ${failed} run(s) failed`);
