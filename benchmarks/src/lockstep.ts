@@ -14,7 +14,7 @@ import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-import { firstOfPair, median, pairedRatios, type PairedRatios } from './stats';
+import { firstOfPair, median, pairedRatios, type PairedRatios, type PairPlan, wantsAnotherPair } from './stats';
 
 export type LockstepSideName = 'onednn' | 'pytorch';
 
@@ -195,9 +195,18 @@ class Server {
   }
 }
 
-/** Times `pairs` training steps and then `pairs` evaluation batches of both sides alternately (see the module doc). */
-export async function runLockstep(model: string, commands: Record<LockstepSideName, ServerCommand>, pairs: number): Promise<LockstepResult> {
-  if (!(Number.isInteger(pairs) && pairs > 0)) throw new Error(`lockstep: the number of pairs must be a positive integer, got ${pairs} (BENCH_LOCKSTEP_PAIRS)`);
+/**
+ * Times pairs of training steps and then pairs of evaluation batches of both sides alternately (see the module doc),
+ * as many of each kind as `plan` allows (stats.ts wantsAnotherPair): cheap models get more pairs, hence a tighter
+ * interval, for the time one pair of a large model takes.
+ */
+export async function runLockstep(model: string, commands: Record<LockstepSideName, ServerCommand>, plan: PairPlan): Promise<LockstepResult> {
+  const count = (n: number, what: string) => {
+    if (!(Number.isInteger(n) && n > 0)) throw new Error(`lockstep: ${what} must be a positive integer, got ${n}`);
+  };
+  count(plan.max, 'the number of pairs (BENCH_LOCKSTEP_PAIRS)');
+  count(plan.min, 'the least number of pairs (BENCH_LOCKSTEP_MIN_PAIRS)');
+  if (!(plan.budgetS >= 0)) throw new Error(`lockstep: the time budget must be a number of seconds >= 0, got ${plan.budgetS} (BENCH_LOCKSTEP_BUDGET_S)`);
   const onednn = new Server(model, 'onednn', commands.onednn), pytorch = new Server(model, 'pytorch', commands.pytorch);
   try {
     // Set up and warm up concurrently; the timing starts once both are ready.
@@ -206,7 +215,8 @@ export async function runLockstep(model: string, commands: Record<LockstepSideNa
     const measure = async (cmd: 'train' | 'eval'): Promise<LockstepKind> => {
       const t: Record<LockstepSideName, Timed[]> = { onednn: [], pytorch: [] };
       const after: Record<LockstepSideName, number[]> = { onednn: [], pytorch: [] };
-      for (let i = 0; i < pairs; i++) {
+      const start = performance.now();
+      for (let i = 0; wantsAnotherPair(i, (performance.now() - start) / 1000, plan); i++) {
         for (const s of firstOfPair(i, onednn, pytorch)) {
           t[s.side].push(await s.run(cmd));
           const leftover = await s.settle();

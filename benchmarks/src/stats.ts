@@ -15,6 +15,15 @@ export function firstOfPair<S>(i: number, a: S, b: S): [S, S] {
   return i % 2 === 0 ? [a, b] : [b, a];
 }
 
+/** How many pairs a lockstep measurement takes: at most `max`, at least `min`, and no new pair once `budgetS` is spent. */
+export interface PairPlan { max: number; min: number; budgetS: number }
+
+/** Whether a measurement that has `done` pairs after `elapsedS` seconds takes another one under `plan`. */
+export function wantsAnotherPair(done: number, elapsedS: number, plan: PairPlan): boolean {
+  if (done >= plan.max) return false;
+  return done < plan.min || elapsedS < plan.budgetS;
+}
+
 /**
  * A distribution-free confidence interval for the median of a sample of n independent values: [x(k), x(n+1−k)]
  * of the sorted sample, with the largest k whose coverage 1 − 2·P(Binomial(n, ½) ≤ k−1) is at least `level`.

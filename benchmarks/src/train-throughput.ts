@@ -10,7 +10,7 @@
  * The machine is shared and its speed drifts by +-20% within minutes, so the ratios of those separate runs are
  * noisy; the `lockstep` columns are the comparison to read: per model both sides run as servers at once
  * (lockstep.ts) and take turns, one training step (then one evaluation batch) at a time, A B B A A B ..., for
- * BENCH_LOCKSTEP_PAIRS pairs; they give the median and range of the per-pair ratios torch_ms / onednn_ms.
+ * the pairs that BENCH_LOCKSTEP_* allow; they give the median and range of the per-pair ratios torch_ms / onednn_ms.
  * For the first model the report adds a per-kernel profile of one step, the time outside kernels, the number of
  * kernel dispatches per step and the native-coverage report (which kernels fell back to cpu, and why).
  *
@@ -19,7 +19,8 @@
  * machine's drift on both; PyTorch's own ratio says what the scheme costs there.
  * Env: BENCH_MODELS (default: the six of issue 12), BENCH_THREADS (OMP_NUM_THREADS or the cores), BENCH_STEPS (8),
  * BENCH_WARMUP (2), BENCH_ROUNDS (1), BENCH_EVAL_BATCH (100), BENCH_EVAL_STEPS (5), BENCH_PAIR_STEPS (40),
- * BENCH_LOCKSTEP_PAIRS (10; 0 leaves the lockstep columns out), BENCH_LOCKSTEP_TIMEOUT_S (1800), PYTHON;
+ * BENCH_LOCKSTEP_PAIRS (30, the most per kind; 0 leaves the lockstep columns out), BENCH_LOCKSTEP_MIN_PAIRS (10),
+ * BENCH_LOCKSTEP_BUDGET_S (90: no new pair of a kind after that many seconds, once the least number is reached), BENCH_LOCKSTEP_TIMEOUT_S (1800), PYTHON;
  * LM_BENCH_SHORT=1: one round, 1 warm-up + 1 step, 1 lockstep pair, batch 4, so CI checks that every part still runs.
  */
 import { spawnSync } from 'node:child_process';
@@ -30,7 +31,7 @@ import { fileURLToPath } from 'node:url';
 import { type LockstepResult, runLockstep } from './lockstep';
 import { type Cell, writeBenchResult } from './report';
 import { SHORT, shortNote } from './short';
-import { medianInterval } from './stats';
+import { medianInterval, type PairPlan } from './stats';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const threads = Number(process.env.BENCH_THREADS ?? process.env.OMP_NUM_THREADS ?? availableParallelism());
@@ -49,7 +50,12 @@ const models = (process.env.BENCH_MODELS ?? Object.keys(ZOO).join(',')).split(',
 const steps = SHORT ? 1 : Number(process.env.BENCH_STEPS ?? 8);
 const warmup = SHORT ? 1 : Number(process.env.BENCH_WARMUP ?? 2);
 const rounds = SHORT ? 1 : Number(process.env.BENCH_ROUNDS ?? 1);
-const lockstepPairs = SHORT ? 1 : Number(process.env.BENCH_LOCKSTEP_PAIRS ?? 10);
+const lockstepPairs = SHORT ? 1 : Number(process.env.BENCH_LOCKSTEP_PAIRS ?? 30);
+const lockstepPlan: PairPlan = {
+  max: lockstepPairs,
+  min: SHORT ? 1 : Math.min(lockstepPairs, Number(process.env.BENCH_LOCKSTEP_MIN_PAIRS ?? 10)),
+  budgetS: SHORT ? 0 : Number(process.env.BENCH_LOCKSTEP_BUDGET_S ?? 90),
+};
 const evalBatch = SHORT ? 4 : Number(process.env.BENCH_EVAL_BATCH ?? 100);
 const evalSteps = SHORT ? 1 : Number(process.env.BENCH_EVAL_STEPS ?? 5);
 const batchOf = (m: string) => (SHORT ? 4 : Number(process.env.BENCH_BATCH ?? ZOO[m] ?? 128));
@@ -163,7 +169,7 @@ if (py && lockstepPairs > 0) {
       const r = await runLockstep(m, {
         onednn: { cmd: process.execPath, args: ['--import', 'tsx', '--conditions=@lm/source', join(here, 'train-step-worker.ts'), ...common], env },
         pytorch: { cmd: py, args: [join(here, 'torch_models.py'), ...common], env },
-      }, lockstepPairs);
+      }, lockstepPlan);
       lockstep.set(m, r);
       const show = (k: LockstepResult['train']) => `${k.median.toFixed(3)} (${k.min.toFixed(3)}-${k.max.toFixed(3)}; ${k.onednn_median_ms.toFixed(0)} vs ${k.pytorch_median_ms.toFixed(0)} ms, CPU share ${k.onednn_cpu_share.toFixed(2)} vs ${k.pytorch_cpu_share.toFixed(2)})`;
       console.log(`[lockstep] ${m}: pytorch ms / onednn ms over ${r.train.pairs} pairs: train ${show(r.train)}, eval ${show(r.eval)}`);
@@ -185,7 +191,7 @@ const rows: Cell[][] = models.map((m) => {
   const a = best.onednn.get(m), b = best.torch.get(m), l = lockstep.get(m);
   return [m, threads, batchOf(m),
     a?.train_images_per_s ?? null, b?.train_images_per_s ?? null, ratio(a?.train_images_per_s, b?.train_images_per_s),
-    l?.train.median ?? null, interval(l?.train),
+    l ? `${l.train.pairs} / ${l.eval.pairs}` : null, l?.train.median ?? null, interval(l?.train),
     a?.eval_images_per_s ?? null, b?.eval_images_per_s ?? null, ratio(a?.eval_images_per_s, b?.eval_images_per_s),
     l?.eval.median ?? null, interval(l?.eval),
     a?.peak_rss_mb ?? null, b?.peak_rss_mb ?? null];
@@ -193,7 +199,7 @@ const rows: Cell[][] = models.map((m) => {
 const first = best.onednn.get(models[0]!);
 notes.push(`machine: ${availableParallelism()} cores shared with other jobs, so timings are noisy: images/s, ratios and peak RSS from separate processes, best of ${rounds} alternating round(s), mean over ${steps} steps after ${warmup} warm-up; evaluation: ${evalSteps} batches of ${evalBatch}`);
 notes.push(py && lockstepPairs > 0
-  ? `lockstep ratio: pytorch ms / onednn ms (> 1: onednn is faster), the median of ${lockstepPairs} pair(s) of one step (one evaluation batch of ${evalBatch}) each, both sides alive at once and taking turns A B, B A, ... after ${warmup} warm-up step(s) and one evaluation batch; 95% CI: the distribution-free 95% confidence interval of that median (order statistics of the pair ratios, stats.ts medianInterval; 'range' where there are too few pairs for one)`
+  ? `lockstep ratio: pytorch ms / onednn ms (> 1: onednn is faster), the median of the pairs in the table's 'lockstep pairs' column (per kind: at most ${lockstepPlan.max}, at least ${lockstepPlan.min}, no new pair after ${lockstepPlan.budgetS} s) of one step (one evaluation batch of ${evalBatch}) each, both sides alive at once and taking turns A B, B A, ... after ${warmup} warm-up step(s) and one evaluation batch; 95% CI: the distribution-free 95% confidence interval of that median (order statistics of the pair ratios, stats.ts medianInterval; 'range' where there are too few pairs for one)`
   : 'lockstep ratio: skipped (' + (py ? 'BENCH_LOCKSTEP_PAIRS=0' : 'no PyTorch') + ')');
 for (const [m, l] of lockstep) {
   const shares = (k: LockstepResult['train']) => `${k.onednn_cpu_share.toFixed(2)} / ${k.pytorch_cpu_share.toFixed(2)}`;
@@ -254,7 +260,7 @@ for (const m of models) {
 writeBenchResult({
   name: 'train-throughput',
   title: 'Training and evaluation throughput, CIFAR shapes (images/s), peak RSS of the training run (MB)',
-  columns: ['model', 'threads', 'batch', 'onednn train', 'pytorch train', 'train ratio', 'lockstep train ratio', 'lockstep train 95% CI',
+  columns: ['model', 'threads', 'batch', 'onednn train', 'pytorch train', 'train ratio', 'lockstep pairs (train / eval)', 'lockstep train ratio', 'lockstep train 95% CI',
     'onednn eval', 'pytorch eval', 'eval ratio', 'lockstep eval ratio', 'lockstep eval 95% CI', 'onednn peak RSS', 'pytorch peak RSS'],
   rows,
   notes,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { firstOfPair, median, medianInterval, pairedRatios } from '../src/stats';
+import { firstOfPair, median, medianInterval, pairedRatios, wantsAnotherPair } from '../src/stats';
 
 describe('benchmark statistics', () => {
   it('median of odd and even counts, unsorted input left as it was', () => {
@@ -38,5 +38,24 @@ describe('benchmark statistics', () => {
     expect(r).toMatchObject({ pairs: 6, median: 2, min: 2, max: 2, ci95: { lo: 2, hi: 2 } });
     expect(() => pairedRatios([1], [1, 2])).toThrow(/1 numerator times but 2 denominator times/);
     expect(() => pairedRatios([1, 0], [1, 1])).toThrow(/pair 1 has times 0 and 1 ms/);
+  });
+
+  it('pair plan: at least min pairs whatever the time, then pairs until the budget is spent, never more than max', () => {
+    const plan = { max: 30, min: 10, budgetS: 90 };
+    // a large model: each pair takes 30 s, so the budget alone would stop after 3; the least number still holds
+    const slow = (n: number) => n * 30;
+    let n = 0;
+    while (wantsAnotherPair(n, slow(n), plan)) n++;
+    expect(n).toBe(10);
+    // a small model: 1 s a pair reaches the most before the budget
+    n = 0;
+    while (wantsAnotherPair(n, n * 1, plan)) n++;
+    expect(n).toBe(30);
+    // in between: 5 s a pair stops at the first pair begun after 90 s
+    n = 0;
+    while (wantsAnotherPair(n, n * 5, plan)) n++;
+    expect(n).toBe(18);
+    expect(wantsAnotherPair(0, 1e9, { max: 1, min: 1, budgetS: 0 })).toBe(true);
+    expect(wantsAnotherPair(1, 0, { max: 1, min: 1, budgetS: 0 })).toBe(false);
   });
 });
