@@ -44,6 +44,11 @@ export function medianInterval(xs: number[], level = 0.95): { lo: number; hi: nu
   return best ? { lo: s[best.k - 1]!, hi: s[n - best.k]!, coverage: best.coverage } : null;
 }
 
+/** Where a median's confidence interval lies against `bound`: wholly above, wholly below, or across it. */
+export function sideOfBound(ci: { lo: number; hi: number }, bound: number): 'above' | 'below' | 'across' {
+  return ci.lo > bound ? 'above' : ci.hi < bound ? 'below' : 'across';
+}
+
 /** The per-pair ratios numerator[i] / denominator[i] of two sides timed alternately, and their median and range. */
 export interface PairedRatios {
   pairs: number;

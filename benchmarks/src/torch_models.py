@@ -22,6 +22,7 @@ the per-pair ratios of their step times and their median (the PyTorch side of tr
 import argparse
 import json
 import resource
+import statistics
 import sys
 import time
 
@@ -249,9 +250,8 @@ def pair(name, other, batch, warmup, steps):
             tb, ta = time_step(sides[1]), time_step(sides[0])
         ratios.append(ta / tb)
     ratios.sort()
-    n = len(ratios)
-    med = ratios[n // 2] if n % 2 else (ratios[n // 2 - 1] + ratios[n // 2]) / 2
-    return {'model': name, 'pair': other, 'batch': batch, 'pairs': n, 'step_ratio_median': med, 'step_ratios': ratios, 'torch': torch.__version__}
+    return {'model': name, 'pair': other, 'batch': batch, 'pairs': len(ratios), 'step_ratio_median': statistics.median(ratios),
+            'step_ratios': ratios, 'torch': torch.__version__}
 
 
 def serve(name, batch, warmup, eval_batch):

@@ -31,7 +31,7 @@ import { fileURLToPath } from 'node:url';
 import { type LockstepResult, runLockstep } from './lockstep';
 import { type Cell, writeBenchResult } from './report';
 import { SHORT, shortNote } from './short';
-import { medianInterval, type PairPlan } from './stats';
+import { medianInterval, type PairPlan, sideOfBound } from './stats';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const threads = Number(process.env.BENCH_THREADS ?? process.env.OMP_NUM_THREADS ?? availableParallelism());
@@ -186,7 +186,7 @@ const range = (k?: { min: number; max: number }) => (k ? `${k.min.toFixed(2)}-${
 const interval = (k?: LockstepResult['train']) => (!k ? null : k.ci95 ? `${k.ci95.lo.toFixed(2)}-${k.ci95.hi.toFixed(2)}` : `range ${range(k)}`);
 /** Whether the pairs tell onednn apart from PyTorch: the median's 95% interval lies above or below 1. */
 const verdict = (k: LockstepResult['train']) =>
-  !k.ci95 ? 'too few pairs to tell' : k.ci95.lo > 1 ? 'onednn faster' : k.ci95.hi < 1 ? 'PyTorch faster' : 'not distinguishable from 1';
+  !k.ci95 ? 'too few pairs to tell' : { above: 'onednn faster', below: 'PyTorch faster', across: 'not distinguishable from 1' }[sideOfBound(k.ci95, 1)];
 const rows: Cell[][] = models.map((m) => {
   const a = best.onednn.get(m), b = best.torch.get(m), l = lockstep.get(m);
   return [m, threads, batchOf(m),
@@ -223,7 +223,7 @@ const lmPre = ratio(best.onednn.get('preact-resnet20')?.mean_step_ms, best.onedn
 if (lmPre !== null) notes.push(`lm-resnet20 step / preact-resnet20 step on onednn, separate processes: ${(1 / lmPre).toFixed(3)} (target <= 1.05)`);
 for (const [side, r] of lmOverPreact) {
   const ci = medianInterval(r.step_ratios);
-  const verdict = !ci ? 'too few pairs to tell' : ci.hi <= 1.05 ? 'within 5%' : ci.lo > 1.05 ? 'more than 5%' : 'not distinguishable from 1.05';
+  const verdict = !ci ? 'too few pairs to tell' : { above: 'more than 5%', below: 'within 5%', across: 'not distinguishable from 1.05' }[sideOfBound(ci, 1.05)];
   const spread = ci ? `95% CI ${ci.lo.toFixed(3)}-${ci.hi.toFixed(3)}` : `range ${r.step_ratios[0]!.toFixed(3)}-${r.step_ratios.at(-1)!.toFixed(3)}`;
   notes.push(`lm-resnet20 step / preact-resnet20 step on ${side}, alternating in one process: median ${r.step_ratio_median.toFixed(3)} over ${r.pairs} pairs (${spread}; ${verdict}${side === 'onednn' ? ', target <= 1.05' : ''})`);
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { firstOfPair, median, medianInterval, pairedRatios, wantsAnotherPair } from '../src/stats';
+import { firstOfPair, median, medianInterval, pairedRatios, sideOfBound, wantsAnotherPair } from '../src/stats';
 
 describe('benchmark statistics', () => {
   it('median of odd and even counts, unsorted input left as it was', () => {
@@ -57,5 +57,12 @@ describe('benchmark statistics', () => {
     expect(n).toBe(18);
     expect(wantsAnotherPair(0, 1e9, { max: 1, min: 1, budgetS: 0 })).toBe(true);
     expect(wantsAnotherPair(1, 0, { max: 1, min: 1, budgetS: 0 })).toBe(false);
+  });
+
+  it('an interval against a bound: above only when its low end is, below only when its high end is', () => {
+    expect(sideOfBound({ lo: 1.01, hi: 1.2 }, 1)).toBe('above');
+    expect(sideOfBound({ lo: 0.8, hi: 0.99 }, 1)).toBe('below');
+    expect(sideOfBound({ lo: 1, hi: 1.2 }, 1)).toBe('across');
+    expect(sideOfBound({ lo: 1.008, hi: 1.102 }, 1.05)).toBe('across');
   });
 });
