@@ -2,6 +2,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { convKernelInitializer, currentConvConventions } from '../conv-conventions';
 import { applyLayer, type SymbolicTensor } from '../symbolic';
 import { BatchNorm } from './batch-norm';
+import { Conv2DSeparateGrads } from './conv2d';
 import { GroupedConv2D } from './grouped-conv2d';
 
 /** A seed for one layer's initialiser, derived from a model seed and the layer's name (FNV-1a). */
@@ -48,7 +49,7 @@ export function conv(x: SymbolicTensor, o: ConvOptions): SymbolicTensor {
     );
   }
   return applyLayer(
-    tfl.layers.conv2d({
+    new Conv2DSeparateGrads({
       filters: o.filters,
       kernelSize: o.kernelSize,
       strides: stride,
