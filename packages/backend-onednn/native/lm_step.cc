@@ -1,7 +1,8 @@
 // The LM two-step update and its gradient, one pass each (see src/lm_step_op.ts for the contract):
 //   y = b + k·(o − b) + Δt·f   with (b, o) = (u_n, u_{n−1}) for the k parametrisation (u_{n+1} = (1−k)u_n + k u_{n−1}
 //   + Δt f) and (u_{n−1}, u_n) for the one-minus-k one; k is one value or one per channel (last axis).
-//   Gradient: df = Δt·dy, db = dy − dy·k, do = dy·k, dk = Σ dy·(o − b) (per channel, or over everything).
+//   Gradient: df = Δt·dy, db = dy − dy·k, do = dy·k, dk = Σ dy·(o − b) (per channel, or over everything); db and do
+//   may each have a gradient already held for their input added in (one pass instead of the gradient and an Add).
 // Each operation rounds to float32 in the order of the composed ops (sub, mul, add, add), so y, db and do equal
 // the op-by-op results; dk accumulates in double.
 #include <omp.h>
@@ -69,27 +70,63 @@ Napi::Value Forward(const Napi::CallbackInfo& info) {
 }
 
 /**
- * One row of the gradient: db = dy − dy·k, do = dy·k, df = Δt·dy (when wanted), acc += dy·(o − b). Written for
- * the vectoriser: every pointer restrict, no branch in the loop (WithDf is a template parameter).
+ * One row of the gradient: db = dy − dy·k (+ accB), do = dy·k (+ accO), df = Δt·dy (when wanted),
+ * acc += dy·(o − b). Written for the vectoriser: every pointer restrict, no branch in the loop (the optional parts
+ * are template parameters).
  */
-template <bool WithDf>
+template <bool WithDf, bool AccB, bool AccO>
 inline void gradRow(const float* __restrict dy, const float* __restrict b, const float* __restrict o, const float* __restrict k,
-                    bool scalar, float dt, float* __restrict df, float* __restrict db, float* __restrict dO,
-                    double* __restrict acc, int64_t C) {
+                    bool scalar, float dt, const float* __restrict accB, const float* __restrict accO, float* __restrict df,
+                    float* __restrict db, float* __restrict dO, double* __restrict acc, int64_t C) {
   const float k0 = k[0];
 #pragma omp simd
   for (int64_t c = 0; c < C; c++) {
     const float kv = scalar ? k0 : k[c];
     const float d = dy[c];
     const float dm = d * kv;
-    db[c] = d + (-dm);
-    dO[c] = dm;
+    const float gb = d + (-dm);
+    db[c] = AccB ? accB[c] + gb : gb;
+    dO[c] = AccO ? accO[c] + dm : dm;
     if constexpr (WithDf) df[c] = d * dt;
     acc[c] += static_cast<double>(d * (o[c] - b[c]));
   }
 }
 
-// lmStepGrad(dy, b, o, k, df|null, db, do, dk, channels, dt)
+/** Every row of the gradient, the per-thread dk partial sums in `partial` (nthr × C). */
+template <bool WithDf, bool AccB, bool AccO>
+void gradRows(const Operands& a, float dt, const float* accB, const float* accO, float* df, float* db, float* dO,
+              std::vector<double>& partial, int nthr) {
+  const int64_t rows = a.n / a.channels, C = a.channels;
+#pragma omp parallel num_threads(nthr)
+  {
+    double* acc = partial.data() + static_cast<size_t>(omp_get_thread_num()) * C;
+#pragma omp for schedule(static)
+    for (int64_t r = 0; r < rows; r++) {
+      const int64_t i = r * C;
+      gradRow<WithDf, AccB, AccO>(a.first + i, a.b + i, a.o + i, a.k, a.scalarK, dt, AccB ? accB + i : nullptr, AccO ? accO + i : nullptr,
+                                  WithDf ? df + i : nullptr, db + i, dO + i, acc, C);
+    }
+  }
+}
+
+using GradRows = void (*)(const Operands&, float, const float*, const float*, float*, float*, float*, std::vector<double>&, int);
+
+template <bool WithDf>
+GradRows pickRows(bool accB, bool accO) {
+  if (accB) return accO ? gradRows<WithDf, true, true> : gradRows<WithDf, true, false>;
+  return accO ? gradRows<WithDf, false, true> : gradRows<WithDf, false, false>;
+}
+
+/** An optional input of `n` elements: null or undefined gives nullptr. */
+const float* optionalInput(const Napi::Value& v, int64_t n, const char* what) {
+  if (v.IsNull() || v.IsUndefined()) return nullptr;
+  size_t m = 0;
+  const float* p = f32(v, &m);
+  if (static_cast<int64_t>(m) != n) throw std::runtime_error(std::string(what) + ": a gradient to add in has the wrong size");
+  return p;
+}
+
+// lmStepGrad(dy, b, o, k, df|null, db, do, dk, channels, dt, accB|null, accO|null)
 Napi::Value Backward(const Napi::CallbackInfo& info) {
   const Operands a = operands(info, info[8].As<Napi::Number>().Int64Value(), "lmStepGrad");
   float* df = info[4].IsNull() || info[4].IsUndefined() ? nullptr : output(info[4], a.n, "lmStepGrad");
@@ -97,19 +134,12 @@ Napi::Value Backward(const Napi::CallbackInfo& info) {
   float* dO = output(info[6], a.n, "lmStepGrad");
   float* dk = output(info[7], a.scalarK ? 1 : a.channels, "lmStepGrad");
   const float dt = info[9].As<Napi::Number>().FloatValue();
-  const int64_t rows = a.n / a.channels, C = a.channels;
+  const float* accB = optionalInput(info[10], a.n, "lmStepGrad");
+  const float* accO = optionalInput(info[11], a.n, "lmStepGrad");
   const int nthr = a.n >= kParallelMin ? loopThreads() : 1;
-  std::vector<double> partial(static_cast<size_t>(nthr) * C, 0.0);
-#pragma omp parallel num_threads(nthr)
-  {
-    double* acc = partial.data() + static_cast<size_t>(omp_get_thread_num()) * C;
-#pragma omp for schedule(static)
-    for (int64_t r = 0; r < rows; r++) {
-      const int64_t i = r * C;
-      if (df) gradRow<true>(a.first + i, a.b + i, a.o + i, a.k, a.scalarK, dt, df + i, db + i, dO + i, acc, C);
-      else gradRow<false>(a.first + i, a.b + i, a.o + i, a.k, a.scalarK, dt, nullptr, db + i, dO + i, acc, C);
-    }
-  }
+  std::vector<double> partial(static_cast<size_t>(nthr) * a.channels, 0.0);
+  (df ? pickRows<true>(accB, accO) : pickRows<false>(accB, accO))(a, dt, accB, accO, df, db, dO, partial, nthr);
+  const int64_t C = a.channels;
   if (a.scalarK) {
     double s = 0;
     for (double v : partial) s += v;

@@ -28,6 +28,7 @@ export { ONEDNN_BACKEND_NAME, ONEDNN_PRIORITY, OnednnBackend } from './backend';
 export { batchNormTrain, BATCH_NORM_TRAIN, BATCH_NORM_RELU_TRAIN, BATCH_NORM_TRAIN_GRAD } from './batchnorm_op';
 export { BATCH_NORM_RELU_INFERENCE } from './kernels/norm';
 export { SGD_STEP } from './sgd_op';
+export { ACCUMULATE_INTO, type GradientRecord, type HeldGradients } from './multi_grad';
 export { LM_STEP, LM_STEP_GRAD } from './lm_step_op';
 export { MOVING_STATS_UPDATE } from './moving_stats_op';
 export { GROUPED_CONV2D, GROUPED_CONV2D_BACKPROP_INPUT, GROUPED_CONV2D_BACKPROP_FILTER } from './grouped_conv_op';

@@ -36,7 +36,7 @@ export interface NativeAddon {
   /** The LM update y = b + k·(o − b) + dt·f (k: 1 value or one per channel of the last axis). */
   lmStep(f: Float32Array, b: Float32Array, o: Float32Array, k: Float32Array, y: Float32Array, channels: number, dt: number): void;
   /** Its gradient: df = dt·dy (skipped when df is null), db = dy − dy·k, do = dy·k, dk = Σ dy·(o − b). */
-  lmStepGrad(dy: Float32Array, b: Float32Array, o: Float32Array, k: Float32Array, df: Float32Array | null, db: Float32Array, dO: Float32Array, dk: Float32Array, channels: number, dt: number): void;
+  lmStepGrad(dy: Float32Array, b: Float32Array, o: Float32Array, k: Float32Array, df: Float32Array | null, db: Float32Array, dO: Float32Array, dk: Float32Array, channels: number, dt: number, accB: Float32Array | null, accO: Float32Array | null): void;
   /** One SGD update over every parameter; outputs may be the inputs themselves. hyper = [lr, momentum, dampening, weightDecay, nesterov]. */
   /** Returns the whole pages inside `b` to the OS now (their contents are lost); the bytes released. */
   releasePages(b: ArrayBuffer): number;

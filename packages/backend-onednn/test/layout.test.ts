@@ -8,7 +8,7 @@ import './helpers';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
-import { activationBlock, setBlockedActivations, BATCH_NORM_RELU_TRAIN, bufferPoolStats, GROUPED_CONV2D, LM_STEP, tryLoadAddon } from '../src/index';
+import { activationBlock, setBlockedActivations, BATCH_NORM_RELU_TRAIN, bufferPoolStats, GROUPED_CONV2D, LM_STEP, LM_STEP_GRAD, tryLoadAddon } from '../src/index';
 import { blockedCopy } from '../src/layout';
 import type { Backend } from '../src/util';
 import { compareBackends, rand, requireOnednn } from './helpers';
@@ -110,6 +110,15 @@ describe('blocked activations', () => {
         const fb = blockedCopyOf(f), ub = blockedCopyOf(u);
         return [tf.engine().runKernel(LM_STEP, { f: fb, u: ub, prev, k }, { dt: 0.5, parametrisation: 'k' }) as tf.Tensor];
       });
+  });
+
+  it('the LM gradient adds held gradients in either layout into blocked operands, as on cpu', () => {
+    const s = [2, 4, 3, activationBlock()];
+    compareBackends([s, s, s, [1], s, s], (dy, u, prev, k, a, b) => {
+      const [dyb, ub, ab] = [dy!, u!, a!].map(blockedCopyOf);
+      if (tf.getBackend() === 'onednn') expect([dyb, ub, ab].every((t) => blockedCopy(backend(), t!) !== undefined)).toBe(true);
+      return tf.engine().runKernel(LM_STEP_GRAD, { dy: dyb!, u: ub!, prev: prev!, k: k!, duAcc: ab!, dprevAcc: b! }, { dt: 1, parametrisation: 'k' }) as tf.Tensor[];
+    });
   });
 
   it('a reshape of a blocked entry is read in its own shape: another 4-D shape, 2-D into a matMul', () => {

@@ -6,7 +6,7 @@ import './helpers';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 
-import { LM_STEP, LM_STEP_GRAD, nativeCoverage } from '../src/index';
+import { ACCUMULATE_INTO, LM_STEP, LM_STEP_GRAD, nativeCoverage, type GradientRecord } from '../src/index';
 import { compareBackends, rand, relError, requireOnednn, runOn } from './helpers';
 
 type T = tf.Tensor;
@@ -74,6 +74,45 @@ describe('LmLinearMultiStep', () => {
   it.each(LARGE)('threaded: onednn vs cpu, both parametrisations, x %j, k %s', (shape, kind) => {
     compareBackends(shapesOf(shape, kind), withGrads(step, 1, 'k'));
     compareBackends(shapesOf(shape, kind), withGrads(step, 0.5, 'one-minus-k'));
+  });
+
+  const grad = (dy: T, u: T, prev: T, k: T, acc: { duAcc?: T; dprevAcc?: T }, p: Param, dt = 1) =>
+    tf.engine().runKernel(LM_STEP_GRAD, { dy, u, prev, k, ...acc }, { dt, parametrisation: p }) as T[];
+
+  for (const p of ['k', 'one-minus-k'] as const)
+    it.each([...CASES, ...LARGE])(`${p}: the gradient kernel adds held gradients into du and dprev, held + d bit for bit, onednn as cpu, x %j, k %s`, (shape, kind) => {
+      const [s, , , kShape] = shapesOf(shape, kind);
+      const shapes = [s!, s!, s!, kShape!, s!, s!];
+      // du with duAcc, dprev with dprevAcc, each alone and both together; df and dk unchanged
+      const all = (dy: T, u: T, prev: T, k: T, a: T, b: T) => [
+        ...grad(dy, u, prev, k, { duAcc: a }, p, 0.5), ...grad(dy, u, prev, k, { dprevAcc: b }, p), ...grad(dy, u, prev, k, { duAcc: a, dprevAcc: b }, p),
+        ...grad(dy, u, prev, k, {}, p, 0.5).map((g, i) => (i === 1 ? tf.add(a, g) : i === 2 ? tf.add(b, g) : g)),
+      ];
+      compareBackends(shapes, all);
+      const specs = shapes.map((sh) => ({ shape: sh, values: rand(sh.reduce((n, d) => n * d, 1)) }));
+      const [f1, du1, dp1, dk1, , du2, dp2, , , du3, dp3, , fRef, duRef, dpRef, dkRef] = runOn('cpu', specs, all);
+      const plain = runOn('cpu', specs, (dy, u, prev, k) => grad(dy, u, prev, k, {}, p));
+      for (const [got, want, what] of [[du1, duRef, 'du + duAcc'], [du3, duRef, 'du + duAcc, both'], [dp2, dpRef, 'dprev + dprevAcc'], [dp3, dpRef, 'dprev + dprevAcc, both'],
+        [dp1, plain[2], 'dprev without dprevAcc'], [du2, plain[1], 'du without duAcc'], [f1, fRef, 'df'], [dk1, dkRef, 'dk']] as const) {
+        expect(relError(got!, want!), what).toBe(0);
+      }
+    });
+
+  it('offers tapes its accumulating form: the held gradients of u and prev summed in, f and k left alone', () => {
+    tf.setBackend('onednn');
+    tf.tidy(() => {
+      const [f, u, prev, dy, hu, hp, hf] = [0, 1, 2, 3, 4, 5, 6].map((i) => tf.tensor(rand(2 * 3 * 5), [2, 3, 5]));
+      const k = tf.tensor1d([-0.05]);
+      const record = tf.getGradient(LM_STEP)!.gradFunc(dy!, [u!, prev!, k], { dt: 1, parametrisation: 'k' }) as GradientRecord<'f' | 'u' | 'prev' | 'k'>;
+      const plain = Object.fromEntries(Object.entries(record).map(([n, t]) => [n, (t as () => T)().dataSync() as Float32Array]));
+      const accumulating = record[ACCUMULATE_INTO]!({ u: hu, prev: hp, f: hf });
+      expect(accumulating.added.sort()).toEqual(['prev', 'u']);
+      const got = Object.fromEntries(Object.entries(accumulating.grads).map(([n, t]) => [n, (t as () => T)().dataSync() as Float32Array]));
+      expect(relError(got.u!, tf.add(hu!, tf.tensor(plain.u!, [2, 3, 5])).dataSync() as Float32Array)).toBe(0);
+      expect(relError(got.prev!, tf.add(hp!, tf.tensor(plain.prev!, [2, 3, 5])).dataSync() as Float32Array)).toBe(0);
+      expect(relError(got.f!, plain.f!)).toBe(0);
+      expect(relError(got.k!, plain.k!)).toBe(0);
+    });
   });
 
   it('rejects k of another size and an unknown parametrisation', () => {

@@ -107,4 +107,36 @@ describe('releasingVariableGrads', () => {
     expect((tf.engine() as unknown as { state: { activeTape: unknown } }).state.activeTape).toBeNull();
     w.dispose();
   });
+
+  it('lets a gradient that can add in a held gradient do so (ACCUMULATE_INTO), with the sums tf.variableGrads gives', async () => {
+    // y = x + 2·w, whose gradient record also offers the accumulating form: held + dy for x, held + 2·dy for w
+    const calls: string[][] = [];
+    tf.registerKernel({ kernelName: 'LmTestAxpy', backendName: 'cpu', kernelFunc: ({ inputs, backend }) => {
+      const { x, w } = inputs as { x: tf.Tensor; w: tf.Tensor };
+      const cpu = backend as unknown as { readSync(id: object): Float32Array; makeTensorInfo(s: number[], d: string, v: Float32Array): tf.TensorInfo };
+      const a = cpu.readSync(x.dataId), b = cpu.readSync(w.dataId);
+      return cpu.makeTensorInfo([...x.shape], 'float32', a.map((v, i) => v + 2 * b[i]!));
+    } });
+    const key = Symbol.for('@lm/gradient-accumulate-into');
+    tf.registerGradient({ kernelName: 'LmTestAxpy', gradFunc: (dy) => {
+      const d = dy as tf.Tensor;
+      const thunks = (held: Record<string, tf.Tensor>) => ({ x: () => (held.x ? tf.add(held.x, d) : d.clone()), w: () => (held.w ? tf.add(held.w, tf.mul(d, 2)) : tf.mul(d, 2)) });
+      return Object.assign(thunks({}), { [key]: (held: Record<string, tf.Tensor>) => (calls.push(Object.keys(held).sort()), { grads: thunks(held), added: Object.keys(held) }) });
+    } });
+    const axpy = (x: tf.Tensor, w: tf.Tensor) => tf.engine().runKernel('LmTestAxpy', { x, w }) as tf.Tensor;
+    const v = tf.variable(tf.tensor1d(seededValues(SEED, 5, 7)), true, 'axpy_v');
+    const u = tf.variable(tf.tensor1d(seededValues(SEED, 5, 8)), true, 'axpy_u');
+    // square(v) and tanh(u) come after the axpys on the tape, so their gradients are held when the axpys' run;
+    // axpy(v, v) gives one tensor twice: held once, the second input summed by the tape's Add
+    const loss = () => tf.add(tf.add(tf.sum(tf.mul(axpy(v, u), axpy(v, v))), tf.sum(tf.square(v))), tf.sum(tf.tanh(u))) as tf.Scalar;
+    const reference = tf.variableGrads(loss, [v, u]);
+    expect(calls).toEqual([]);
+    const before = tf.memory().numTensors;
+    const ours = releasingVariableGrads(loss, [v, u]);
+    expect(calls).toEqual([['x'], ['w', 'x']]);
+    for (const n of ['axpy_v', 'axpy_u']) expect(Array.from(ours.grads[n]!.dataSync())).toEqual(Array.from(reference.grads[n]!.dataSync()));
+    tf.dispose([ours.value, ...Object.values(ours.grads)]);
+    expect(tf.memory().numTensors).toBe(before);
+    tf.dispose([v, u, reference.value, ...Object.values(reference.grads)]);
+  });
 });

@@ -7,8 +7,19 @@ interface TapeNode {
   inputs: Record<string, tf.Tensor>;
   outputs: tf.Tensor[];
   saved?: tf.Tensor[];
-  gradient?: (dys: Array<tf.Tensor | null>) => Record<string, () => tf.Tensor>;
+  gradient?: (dys: Array<tf.Tensor | null>) => GradientRecord;
 }
+
+/**
+ * The key under which a gradient record may offer its accumulating form (a contract by key, like kernel names;
+ * `@lm/backend-onednn` exports it as ACCUMULATE_INTO): `record[key](held)` takes the gradients this tape holds
+ * for some of the node's inputs and returns every input's gradient thunk with those of `added` summed in, which
+ * replaces the gradient and the Add the tape would run for each.
+ */
+const ACCUMULATE_INTO = Symbol.for('@lm/gradient-accumulate-into');
+type GradientRecord = Record<string, () => tf.Tensor> & {
+  [ACCUMULATE_INTO]?: (held: Record<string, tf.Tensor>) => { grads: Record<string, () => tf.Tensor>; added: string[] };
+};
 interface EngineInternals {
   state: { activeTape: TapeNode[] | null; gradientDepth: number };
   startTape(): void;
@@ -49,7 +60,8 @@ function nodesFromXsToY(tape: TapeNode[], xs: tf.Tensor[], y: tf.Tensor): TapeNo
  * differentiation as PyTorch's autograd has it: walking the tape backwards, a node's saved tensors are released
  * once its gradient has run, and the gradient flowing into a node's outputs once its inputs' gradients exist.
  * `tf.variableGrads` keeps both until the whole backward pass ends, so its peak holds every saved activation
- * plus the gradient of every intermediate tensor. Nested inside another gradient computation (higher-order
+ * plus the gradient of every intermediate tensor. A node whose gradient can add in the gradient already held for
+ * an input (ACCUMULATE_INTO) does so, in place of the Add. Nested inside another gradient computation (higher-order
  * gradients need the tape kept), it is `tf.variableGrads` itself.
  */
 export function releasingVariableGrads(f: () => tf.Scalar, vars: tf.Variable[]): { value: tf.Scalar; grads: tf.NamedTensorMap } {
@@ -85,7 +97,24 @@ export function releasingVariableGrads(f: () => tf.Scalar, vars: tf.Variable[]):
       for (let i = nodes.length - 1; i >= 0; i--) {
         const node = nodes[i]!;
         if (!node.gradient) throw new Error(`Cannot compute gradient: gradient function not found for ${node.kernelName}.`);
-        const inputGradients = node.gradient(node.outputs.map((o) => gradOf.get(o.id) ?? null));
+        let inputGradients = node.gradient(node.outputs.map((o) => gradOf.get(o.id) ?? null));
+        let added = new Set<string>();
+        const accumulate = inputGradients[ACCUMULATE_INTO];
+        if (accumulate) {
+          // the gradient already held for each input (once per tensor: an input given twice is summed the usual way)
+          const held: Record<string, tf.Tensor> = {};
+          const seen = new Set<number>();
+          for (const [name, x] of Object.entries(node.inputs)) {
+            const g = seen.has(x.id) ? undefined : gradOf.get(x.id);
+            seen.add(x.id);
+            if (g) held[name] = g;
+          }
+          if (Object.keys(held).length) {
+            const r = accumulate(held);
+            inputGradients = r.grads;
+            added = new Set(r.added);
+          }
+        }
         for (const [name, x] of Object.entries(node.inputs)) {
           const thunk = inputGradients[name];
           if (!thunk) throw new Error(`Cannot backprop through input ${name} of ${node.kernelName}: no gradient for it.`);
@@ -94,7 +123,11 @@ export function releasingVariableGrads(f: () => tf.Scalar, vars: tf.Variable[]):
             throw new Error(`Gradient of ${node.kernelName}'s input '${name}' is ${dx.dtype} [${dx.shape}]; the input is [${x.shape}].`);
           }
           const previous = gradOf.get(x.id);
-          if (previous) {
+          if (previous && added.has(name)) {
+            // dx already holds previous + this node's gradient
+            release(x.id);
+            hold(x.id, dx);
+          } else if (previous) {
             const sum = tf.add(previous, dx);
             release(x.id);
             if (!holders.has(dx)) dx.dispose();
