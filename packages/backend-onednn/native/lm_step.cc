@@ -54,6 +54,13 @@ Napi::Value Forward(const Napi::CallbackInfo& info) {
   const float dt = info[6].As<Napi::Number>().FloatValue();
   const int64_t rows = a.n / a.channels, C = a.channels;
   const bool scalar = a.scalarK, unitDt = dt == 1.f;
+  if (scalar) {
+    // one k for all: one flat loop (rows of 16 channels cost a sixth of the pass in loop overhead)
+    const float kv = k[0];
+#pragma omp parallel for simd schedule(static) num_threads(loopThreads()) if (a.n >= kParallelMin)
+    for (int64_t i = 0; i < a.n; i++) y[i] = (b[i] + kv * (o[i] - b[i])) + (unitDt ? f[i] : f[i] * dt);
+    return info.Env().Undefined();
+  }
 #pragma omp parallel for schedule(static) num_threads(loopThreads()) if (a.n >= kParallelMin)
   for (int64_t r = 0; r < rows; r++) {
     const int64_t base = r * C;
@@ -92,10 +99,41 @@ inline void gradRow(const float* __restrict dy, const float* __restrict b, const
   }
 }
 
+/**
+ * Every element of the gradient with one k for all: each thread one contiguous run of the array (no per-row
+ * overhead, which costs a fifth of the pass at 16 channels) and one dk partial sum, in partial[thread × C].
+ */
+template <bool WithDf, bool AccB, bool AccO>
+void gradFlat(const Operands& a, float dt, const float* __restrict accB, const float* __restrict accO, float* __restrict df,
+              float* __restrict db, float* __restrict dO, std::vector<double>& partial, int nthr) {
+  const float* __restrict dy = a.first;
+  const float* __restrict b = a.b;
+  const float* __restrict o = a.o;
+  const float kv = a.k[0];
+#pragma omp parallel num_threads(nthr)
+  {
+    const int t = omp_get_thread_num(), T = omp_get_num_threads();
+    const int64_t lo = a.n * t / T, hi = a.n * (t + 1) / T;
+    double s = 0;
+#pragma omp simd reduction(+ : s)
+    for (int64_t i = lo; i < hi; i++) {
+      const float d = dy[i];
+      const float dm = d * kv;
+      const float gb = d + (-dm);
+      db[i] = AccB ? accB[i] + gb : gb;
+      dO[i] = AccO ? accO[i] + dm : dm;
+      if constexpr (WithDf) df[i] = d * dt;
+      s += static_cast<double>(d * (o[i] - b[i]));
+    }
+    partial[static_cast<size_t>(t) * a.channels] = s;
+  }
+}
+
 /** Every row of the gradient, the per-thread dk partial sums in `partial` (nthr × C). */
 template <bool WithDf, bool AccB, bool AccO>
 void gradRows(const Operands& a, float dt, const float* accB, const float* accO, float* df, float* db, float* dO,
               std::vector<double>& partial, int nthr) {
+  if (a.scalarK) return gradFlat<WithDf, AccB, AccO>(a, dt, accB, accO, df, db, dO, partial, nthr);
   const int64_t rows = a.n / a.channels, C = a.channels;
 #pragma omp parallel num_threads(nthr)
   {
