@@ -18,7 +18,7 @@
  * alternately (the median of BENCH_PAIR_STEPS pair ratios and its 95% CI): the cost of the LM scheme, with the
  * machine's drift on both; PyTorch's own ratio says what the scheme costs there.
  * Env: BENCH_MODELS (default: the six of issue 12), BENCH_THREADS (OMP_NUM_THREADS or the cores), BENCH_STEPS (8),
- * BENCH_WARMUP (2), BENCH_ROUNDS (1), BENCH_EVAL_BATCH (100), BENCH_EVAL_STEPS (5), BENCH_PAIR_STEPS (40),
+ * BENCH_WARMUP (2), BENCH_ROUNDS (1), BENCH_EVAL_BATCH (100), BENCH_EVAL_STEPS (5), BENCH_PAIR_STEPS (200: 40 pairs left a 95% CI about 0.09 wide, too wide to place a 3-4% cost against 5%),
  * BENCH_LOCKSTEP_PAIRS (30, the most per kind; 0 leaves the lockstep columns out), BENCH_LOCKSTEP_MIN_PAIRS (10),
  * BENCH_LOCKSTEP_BUDGET_S (90: no new pair of a kind after that many seconds, once the least number is reached), BENCH_LOCKSTEP_TIMEOUT_S (1800), PYTHON;
  * LM_BENCH_SHORT=1: one round, 1 warm-up + 1 step, 1 lockstep pair, batch 4, so CI checks that every part still runs.
@@ -143,7 +143,7 @@ for (let round = 0; round < rounds; round++) {
 interface PairResult { model: string; pair: string; pairs: number; step_ratio_median: number; step_ratios: number[] }
 const lmOverPreact = new Map<'onednn' | 'pytorch', PairResult>();
 if (models.includes('lm-resnet20') && models.includes('preact-resnet20')) {
-  const pairSteps = SHORT ? 1 : Number(process.env.BENCH_PAIR_STEPS ?? 40);
+  const pairSteps = SHORT ? 1 : Number(process.env.BENCH_PAIR_STEPS ?? 200);
   const args = ['--model', 'lm-resnet20', '--pair', 'preact-resnet20', '--batch', String(batchOf('lm-resnet20')), '--warmup', String(warmup), '--steps', String(pairSteps), '--threads', String(threads)];
   const sides: ['onednn' | 'pytorch', string, string[]][] = [['onednn', process.execPath, ['--import', 'tsx', '--conditions=@lm/source', join(here, 'train-step-worker.ts'), ...args]]];
   if (py) sides.push(['pytorch', py, [join(here, 'torch_models.py'), ...args]]);
