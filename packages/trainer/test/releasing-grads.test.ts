@@ -139,4 +139,22 @@ describe('releasingVariableGrads', () => {
     expect(tf.memory().numTensors).toBe(before);
     tf.dispose([v, u, reference.value, ...Object.values(reference.grads)]);
   });
+
+  it('keeps a held gradient that an accumulating gradient hands back as it is (held + 0)', () => {
+    // y = 0·x: its gradient is zero, so its accumulating form may return the held gradient itself
+    tf.registerKernel({ kernelName: 'LmTestTimesZero', backendName: 'cpu', kernelFunc: ({ inputs, backend }) => {
+      const x = (inputs as { x: tf.Tensor }).x;
+      const cpu = backend as unknown as { makeTensorInfo(s: number[], d: string, v: Float32Array): tf.TensorInfo };
+      return cpu.makeTensorInfo([...x.shape], 'float32', new Float32Array(x.size));
+    } });
+    const key = Symbol.for('@lm/gradient-accumulate-into');
+    tf.registerGradient({ kernelName: 'LmTestTimesZero', inputsToSave: ['x'], gradFunc: (dy, [x]) =>
+      Object.assign({ x: () => tf.zerosLike(x!) }, { [key]: (held: Record<string, tf.Tensor>) => ({ grads: { x: () => held.x! }, added: ['x'] }) }) });
+    const v = tf.variable(tf.tensor1d(seededValues(SEED, 4, 9)), true, 'zero_v');
+    const loss = () => tf.add(tf.sum(tf.engine().runKernel('LmTestTimesZero', { x: v }) as tf.Tensor), tf.sum(tf.square(v))) as tf.Scalar;
+    const reference = tf.variableGrads(loss, [v]);
+    const ours = releasingVariableGrads(loss, [v]);
+    expect(Array.from(ours.grads.zero_v!.dataSync())).toEqual(Array.from(reference.grads.zero_v!.dataSync()));
+    tf.dispose([v, ours.value, reference.value, ...Object.values(ours.grads), ...Object.values(reference.grads)]);
+  });
 });

@@ -83,7 +83,8 @@ export function releasingVariableGrads(f: () => tf.Scalar, vars: tf.Variable[]):
         gradOf.set(id, g);
         holders.set(g, (holders.get(g) ?? 0) + 1);
       };
-      const release = (id: number) => {
+      /** Drops entry `id`; its tensor goes once no entry holds it, unless it is `survivor` (about to be held again). */
+      const release = (id: number, survivor?: tf.Tensor) => {
         const g = gradOf.get(id);
         if (!g) return;
         gradOf.delete(id);
@@ -91,7 +92,7 @@ export function releasingVariableGrads(f: () => tf.Scalar, vars: tf.Variable[]):
         if (n > 0) holders.set(g, n);
         else {
           holders.delete(g);
-          g.dispose();
+          if (g !== survivor) g.dispose();
         }
       };
       for (let i = nodes.length - 1; i >= 0; i--) {
@@ -125,7 +126,7 @@ export function releasingVariableGrads(f: () => tf.Scalar, vars: tf.Variable[]):
           const previous = gradOf.get(x.id);
           if (previous && added.has(name)) {
             // dx already holds previous + this node's gradient
-            release(x.id);
+            release(x.id, dx);
             hold(x.id, dx);
           } else if (previous) {
             const sum = tf.add(previous, dx);
