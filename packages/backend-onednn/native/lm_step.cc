@@ -77,26 +77,31 @@ Napi::Value Forward(const Napi::CallbackInfo& info) {
 }
 
 /**
- * One row of the gradient: db = dy − dy·k (+ accB), do = dy·k (+ accO), df = Δt·dy (when wanted),
- * acc += dy·(o − b). Written for the vectoriser: every pointer restrict, no branch in the loop (the optional parts
- * are template parameters).
+ * Element i of the gradient: db = dy − dy·k (+ accB), do = dy·k (+ accO), df = Δt·dy (when wanted); returns
+ * dy·(o − b), the element's term of dk. Inlined into loops written for the vectoriser: every pointer restrict, no
+ * branch (the optional parts are template parameters).
  */
+template <bool WithDf, bool AccB, bool AccO>
+inline float gradAt(int64_t i, float kv, float dt, const float* __restrict dy, const float* __restrict b, const float* __restrict o,
+                    const float* __restrict accB, const float* __restrict accO, float* __restrict df, float* __restrict db,
+                    float* __restrict dO) {
+  const float d = dy[i];
+  const float dm = d * kv;
+  const float gb = d + (-dm);
+  db[i] = AccB ? accB[i] + gb : gb;
+  dO[i] = AccO ? accO[i] + dm : dm;
+  if constexpr (WithDf) df[i] = d * dt;
+  return d * (o[i] - b[i]);
+}
+
+/** One row of C channels of the gradient, k per channel or one for all; acc[c] += dy·(o − b). */
 template <bool WithDf, bool AccB, bool AccO>
 inline void gradRow(const float* __restrict dy, const float* __restrict b, const float* __restrict o, const float* __restrict k,
                     bool scalar, float dt, const float* __restrict accB, const float* __restrict accO, float* __restrict df,
                     float* __restrict db, float* __restrict dO, double* __restrict acc, int64_t C) {
   const float k0 = k[0];
 #pragma omp simd
-  for (int64_t c = 0; c < C; c++) {
-    const float kv = scalar ? k0 : k[c];
-    const float d = dy[c];
-    const float dm = d * kv;
-    const float gb = d + (-dm);
-    db[c] = AccB ? accB[c] + gb : gb;
-    dO[c] = AccO ? accO[c] + dm : dm;
-    if constexpr (WithDf) df[c] = d * dt;
-    acc[c] += static_cast<double>(d * (o[c] - b[c]));
-  }
+  for (int64_t c = 0; c < C; c++) acc[c] += static_cast<double>(gradAt<WithDf, AccB, AccO>(c, scalar ? k0 : k[c], dt, dy, b, o, accB, accO, df, db, dO));
 }
 
 /**
@@ -116,15 +121,7 @@ void gradFlat(const Operands& a, float dt, const float* __restrict accB, const f
     const int64_t lo = a.n * t / T, hi = a.n * (t + 1) / T;
     double s = 0;
 #pragma omp simd reduction(+ : s)
-    for (int64_t i = lo; i < hi; i++) {
-      const float d = dy[i];
-      const float dm = d * kv;
-      const float gb = d + (-dm);
-      db[i] = AccB ? accB[i] + gb : gb;
-      dO[i] = AccO ? accO[i] + dm : dm;
-      if constexpr (WithDf) df[i] = d * dt;
-      s += static_cast<double>(d * (o[i] - b[i]));
-    }
+    for (int64_t i = lo; i < hi; i++) s += static_cast<double>(gradAt<WithDf, AccB, AccO>(i, kv, dt, dy, b, o, accB, accO, df, db, dO));
     partial[static_cast<size_t>(t) * a.channels] = s;
   }
 }
