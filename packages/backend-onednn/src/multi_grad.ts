@@ -44,8 +44,8 @@ export function sharedGradients<K extends string>(names: readonly K[], run: (hel
   const record: GradientRecord<K> = thunks({});
   if (accumulates.length) {
     record[ACCUMULATE_INTO] = (held) => {
-      const taken = Object.fromEntries(accumulates.filter((n) => held[n]).map((n) => [n, held[n]])) as HeldGradients<K>;
-      return { grads: thunks(taken), added: Object.keys(taken) as K[] };
+      const addable = Object.fromEntries(accumulates.filter((n) => held[n]).map((n) => [n, held[n]])) as HeldGradients<K>;
+      return { grads: thunks(addable), added: Object.keys(addable) as K[] };
     };
   }
   return record;
